@@ -1,0 +1,1 @@
+"""Pure numerical analytics: arrays in, arrays out, no database."""
