@@ -1,0 +1,11 @@
+"""Imports every domain's tables so the metadata is complete (Alembic, merges, tests)."""
+
+from laoke.accounts import models as accounts_models
+from laoke.audit import models as audit_models
+from laoke.customers import models as customers_models
+from laoke.db import Base
+from laoke.tenancy import models as tenancy_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "audit_models", "customers_models", "metadata", "tenancy_models"]

@@ -1,0 +1,75 @@
+"""Assembles the web application from the domains' routers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from laoke import __version__
+from laoke.config import Settings, get_settings
+from laoke.db import Database, make_engine
+from laoke.web.deps import OptionalActor, SessionDep
+from laoke.web.errors import install_error_handlers
+from laoke.web.security import request_context_middleware
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+API_DESCRIPTION = """
+JSON API of laoke. Authenticate with `Authorization: Bearer <token>`; create a token on
+the *API tokens* page or with `laoke token create --org SLUG --email EMAIL`.
+Errors are `application/problem+json` with a stable `code` field.
+"""
+
+
+def _routers() -> list[APIRouter]:
+    # Imported here so that building the app, not importing this module, wires the domains.
+    from laoke.accounts import api as accounts_api
+    from laoke.accounts import pages as accounts_pages
+    from laoke.audit import pages as audit_pages
+    from laoke.customers import api as customers_api
+    from laoke.customers import pages as customers_pages
+
+    return [
+        accounts_pages.router,
+        accounts_api.router,
+        customers_pages.router,
+        customers_api.router,
+        audit_pages.router,
+    ]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(
+        make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    )
+    app = FastAPI(
+        title="laoke API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.middleware("http")(request_context_middleware)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in _routers():
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["system"], summary="Liveness and database check")
+    def healthz(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def home(actor: OptionalActor) -> RedirectResponse:
+        return RedirectResponse("/customers" if actor else "/login", status_code=303)
+
+    return app
