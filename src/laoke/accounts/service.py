@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,15 @@ from laoke.errors import (
 )
 from laoke.tenancy.models import Org
 
+_STAFF_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
+
 
 def normalise_email(raw: str) -> str:
-    try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise Invalid(N_("This email address is not valid."), field="email") from exc
+    """Staff emails are login names: a syntax check only, so internal domains (.local) work."""
+    email = unicodedata.normalize("NFKC", raw).strip().lower()
+    if len(email) > 254 or not _STAFF_EMAIL.match(email):
+        raise Invalid(N_("This email address is not valid."), field="email")
+    return email
 
 
 def actor_for(
@@ -404,4 +408,3 @@ def token_needs_touch(token: ApiToken) -> bool:
 
 def touch_token(session: Session, token_id: int) -> None:
     session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
-    session.commit()

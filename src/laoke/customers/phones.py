@@ -141,7 +141,14 @@ def mask_phone(e164: str) -> str:
 
 
 def digits_fragment(query: str) -> str | None:
-    """The digits of a search box entry if it looks like part of a phone number."""
-    text = unicodedata.normalize("NFKC", query)
-    compact = _NOISE.sub("", text).lstrip("+")
-    return compact if len(compact) >= 3 and compact.isdigit() else None
+    """The national digits of a search box entry if it looks like part of a phone number."""
+    text = _NOISE.sub("", unicodedata.normalize("NFKC", query))
+    for prefix in ("+86", "0086"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    else:
+        if len(text) > 11 and text.startswith("86"):
+            text = text[2:]
+    text = text.lstrip("+")
+    return text if len(text) >= 3 and text.isdigit() else None

@@ -329,7 +329,6 @@ def apply_filters(query: Select, actor: Actor, params: CustomerQuery) -> Select:
             Customer.email == text.lower(),
         ]
         if digits := digits_fragment(text):
-            digits = digits[2:] if digits.startswith("86") and len(digits) > 11 else digits
             conditions.append(
                 exists().where(
                     CustomerPhone.org_id == actor.org_id,

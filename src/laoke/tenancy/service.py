@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -11,6 +12,22 @@ from sqlalchemy.orm import Session
 from laoke.config import Language
 from laoke.errors import N_, Conflict, Invalid, NotFound
 from laoke.tenancy.models import Org
+
+
+@dataclass(frozen=True, slots=True)
+class OrgInfo:
+    """What pages need of the organisation, detached from any database session."""
+
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    default_language: str
+
+    @classmethod
+    def of(cls, org: Org) -> OrgInfo:
+        return cls(org.id, org.slug, org.name, org.timezone, org.default_language)
+
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 

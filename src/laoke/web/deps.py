@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +15,7 @@ from laoke.config import Settings
 from laoke.db import Database
 from laoke.errors import N_, NotAuthenticated, PermissionDenied
 from laoke.tenancy.models import Org
+from laoke.tenancy.service import OrgInfo
 from laoke.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -57,12 +58,25 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def _touch(
+    request: Request, session: Session, touch: Callable[[Session, int], None], row_id: int
+) -> None:
+    """Record activity. A write request already holds the write lock, so it touches in its
+    own transaction (SQLite would deadlock on a second writer); reads use a short write unit."""
+    if request.method not in SAFE_METHODS:
+        touch(session, row_id)
+        return
+    database: Database = request.app.state.database
+    with database.unit_of_work() as writer:
+        touch(writer, row_id)
+        writer.commit()
+
+
 def _identify(request: Request, session: Session) -> Actor | None:
     if getattr(request.state, "identified", False):
         return request.state.actor
     request.state.identified = True
     settings: Settings = request.app.state.settings
-    database: Database = request.app.state.database
     ip = client_ip(request)
     authorization = request.headers.get("authorization", "")
     actor: Actor | None = None
@@ -72,8 +86,7 @@ def _identify(request: Request, session: Session) -> Actor | None:
             raise NotAuthenticated(N_("The API token is not valid."), code="bad_token")
         user, token = found
         if accounts.token_needs_touch(token):
-            with database.unit_of_work() as writer:
-                accounts.touch_token(writer, token.id)
+            _touch(request, session, accounts.touch_token, token.id)
         actor = accounts.actor_for(user, ip=ip, via_token=True, org=session.get(Org, user.org_id))
         request.state.auth = "token"
     elif cookie := request.cookies.get(SESSION_COOKIE):
@@ -81,8 +94,7 @@ def _identify(request: Request, session: Session) -> Actor | None:
         if found_session is not None:
             user, web_session = found_session
             if accounts.session_needs_touch(web_session):
-                with database.unit_of_work() as writer:
-                    accounts.touch_session(writer, web_session.id)
+                _touch(request, session, accounts.touch_session, web_session.id)
             actor = accounts.actor_for(user, ip=ip, org=session.get(Org, user.org_id))
             request.state.auth = "cookie"
             request.state.csrf_token = csrf_token_for(
@@ -90,7 +102,7 @@ def _identify(request: Request, session: Session) -> Actor | None:
             )
     if actor is not None:
         request.state.actor = actor
-        request.state.org = session.get(Org, actor.org_id)
+        request.state.org = OrgInfo.of(session.get(Org, actor.org_id))
         request.state.language = actor.language
     return actor
 
