@@ -212,3 +212,20 @@ def api_of(app, database: Database):
         )
 
     return make
+
+
+def all_routes(app) -> list:
+    """Every APIRoute of the app, looking inside included routers."""
+    from fastapi.routing import APIRoute
+
+    found: list[APIRoute] = []
+
+    def walk(routes: list) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+
+    walk(app.routes)
+    return found

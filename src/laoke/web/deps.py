@@ -113,6 +113,8 @@ async def verify_csrf(request: Request) -> None:
         "authorization", ""
     ).lower().startswith("bearer "):
         return
+    if request.url.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
+        return  # no ambient credentials to abuse; authentication will refuse the request
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
