@@ -4,8 +4,16 @@ from laoke.accounts import models as accounts_models
 from laoke.audit import models as audit_models
 from laoke.customers import models as customers_models
 from laoke.db import Base
+from laoke.events import models as events_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit_models", "customers_models", "metadata", "tenancy_models"]
+__all__ = [
+    "accounts_models",
+    "audit_models",
+    "customers_models",
+    "events_models",
+    "metadata",
+    "tenancy_models",
+]

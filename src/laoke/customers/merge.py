@@ -24,6 +24,7 @@ from laoke.customers.models import Customer
 from laoke.customers.service import get_customer_for, visible_customers
 from laoke.db import Base, utcnow
 from laoke.errors import N_, Conflict
+from laoke.events.bus import emit
 
 MergeHook = Callable[[Session, int, int, int], None]
 """Called as hook(session, org_id, retired_id, kept_id) inside the merge transaction."""
@@ -129,6 +130,14 @@ def merge_customers(
     for hook in MERGE_HOOKS:
         hook(session, actor.org_id, retired_id, kept.id)
     session.expire(kept)
+    emit(
+        session,
+        actor.org_id,
+        "customer.merged",
+        subject_type="customer",
+        subject_id=kept.id,
+        payload={"customer_id": kept.id, "merged_id": retired_id},
+    )
     record(
         session,
         actor,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from laoke.customers.stages import LifecycleStage, RelationshipStage
 from laoke.db import Base, BigId, TenantRow, Timestamps
 from laoke.errors import N_
 
@@ -49,6 +50,7 @@ class Customer(TenantRow, Timestamps, Base):
         Index("ix_customers_org_created", "org_id", "created_at"),
         Index("ix_customers_org_wechat", "org_id", "wechat_id"),
         Index("ix_customers_org_email", "org_id", "email"),
+        Index("ix_customers_org_lifecycle", "org_id", "lifecycle_stage"),
         UniqueConstraint("org_id", "external_id"),
     )
 
@@ -69,6 +71,12 @@ class Customer(TenantRow, Timestamps, Base):
     consent_at: Mapped[datetime | None] = mapped_column()
     custom_attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     external_id: Mapped[str | None] = mapped_column(String(100))
+    lifecycle_stage: Mapped[LifecycleStage] = mapped_column(
+        String(16), default=LifecycleStage.PROSPECT
+    )
+    relationship_stage: Mapped[RelationshipStage] = mapped_column(
+        String(16), default=RelationshipStage.STRANGER
+    )
     # A merged-away customer stays as a pointer so old links still resolve.
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
     erased_at: Mapped[datetime | None] = mapped_column()

@@ -28,6 +28,7 @@ from laoke.customers.phones import (
 from laoke.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
 from laoke.db import utcnow
 from laoke.errors import N_, Conflict, Invalid, NotFound, PermissionDenied
+from laoke.events.bus import emit
 
 MAX_TAG_LENGTH = 50
 CONSENT_SOURCES = ("staff", "form", "api", "import", "landing_page", "wechat", "other")
@@ -225,6 +226,14 @@ def create_customer(session: Session, actor: Actor, data: CustomerCreate) -> Cus
     session.flush()
     _claim_phones(session, customer, phones)
     _set_tags(customer, tags)
+    emit(
+        session,
+        actor.org_id,
+        "customer.created",
+        subject_type="customer",
+        subject_id=customer.id,
+        payload={"customer_id": customer.id},
+    )
     session.commit()
     return customer
 
@@ -255,6 +264,14 @@ def update_customer(
     if data.tags is not None:
         _set_tags(customer, clean_tags(data.tags))
     customer.updated_at = utcnow()
+    emit(
+        session,
+        actor.org_id,
+        "customer.updated",
+        subject_type="customer",
+        subject_id=customer.id,
+        payload={"customer_id": customer.id},
+    )
     session.commit()
     return customer
 

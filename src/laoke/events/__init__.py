@@ -1,0 +1,1 @@
+"""Domain events: what happened, recorded in the same transaction as the change itself."""
