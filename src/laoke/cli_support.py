@@ -50,7 +50,8 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except DomainError as exc:
-        fail(f"{explain(exc)} ({exc.code})")
+        where = f": {exc.field}" if exc.field else ""
+        fail(f"{explain(exc)} ({exc.code}{where})")
 
 
 def resolve_actor(session: Session, org_slug: str, as_email: str | None) -> tuple[Org, Actor]:
