@@ -42,6 +42,17 @@ PURCHASING_POWER_LABELS = {
 }
 
 
+CONSENT_SOURCE_LABELS = {
+    "staff": N_("recorded by staff"),
+    "form": N_("signed form"),
+    "api": N_("via integration"),
+    "import": N_("imported"),
+    "landing_page": N_("referral page"),
+    "wechat": N_("WeChat"),
+    "other": N_("other"),
+}
+
+
 class Customer(TenantRow, Timestamps, Base):
     __tablename__ = "customers"
     __table_args__ = (

@@ -15,6 +15,7 @@ from laoke.accounts.roles import Permission
 from laoke.accounts.service import list_staff
 from laoke.customers import erasure, forms, merge, service
 from laoke.customers.models import (
+    CONSENT_SOURCE_LABELS,
     GENDER_LABELS,
     PURCHASING_POWER_LABELS,
     Customer,
@@ -151,6 +152,7 @@ def customer_detail(
             "masked_phones": [mask_phone(p.e164) for p in customer.phones],
             "gender_labels": GENDER_LABELS,
             "power_labels": PURCHASING_POWER_LABELS,
+            "consent_labels": CONSENT_SOURCE_LABELS,
             "candidates": candidates,
             "can_edit": actor.can(Permission.EDIT_CUSTOMERS) and customer.erased_at is None,
             "can_reveal": actor.can(Permission.REVEAL_PII),
