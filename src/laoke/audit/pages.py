@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
 from laoke.accounts.models import User
 from laoke.audit.models import AUDIT_ACTION_LABELS, AuditAction
@@ -28,11 +29,8 @@ def audit_page(
         session, actor, action=action, target_type=target_type, target_id=target_id, page=page
     )
     actor_ids = {e.actor_user_id for e in events.items if e.actor_user_id}
-    names = (
-        {u.id: u.name for u in session.query(User).filter(User.id.in_(actor_ids))}
-        if actor_ids
-        else {}
-    )
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(actor_ids))).all()
+    names = {user_id: name for user_id, name in rows}
     return render(
         request,
         "audit.html",

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
@@ -31,7 +32,8 @@ router = APIRouter(prefix="/customers", include_in_schema=False, dependencies=[C
 
 
 def _owner_names(session: Session, actor: Actor) -> dict[int, str]:
-    return {u.id: u.name for u in session.query(User).filter(User.org_id == actor.org_id)}
+    rows = session.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
+    return {user_id: name for user_id, name in rows}
 
 
 def _form_context(session: Session, actor: Actor) -> dict[str, object]:

@@ -8,9 +8,12 @@ directly (no compiled `.mo` step to forget).
 from __future__ import annotations
 
 import gettext
+import io
 from functools import cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
@@ -29,39 +32,21 @@ def catalog_paths(language: str) -> list[Path]:
     return sorted(PACKAGE_ROOT.glob(f"*/locale/{language}.po"))
 
 
-class _Catalog(gettext.GNUTranslations):
-    def __init__(
-        self, messages: dict[str, str], plurals: dict[str, list[str]], plural_rule
-    ) -> None:
-        gettext.NullTranslations.__init__(self)
-        self._catalog = {}
-        for msgid, text in messages.items():
-            self._catalog[msgid] = text
-        for msgid, forms in plurals.items():
-            for index, form in enumerate(forms):
-                self._catalog[(msgid, index)] = form
-        self.plural = plural_rule
-
-
 @cache
 def translations(language: str) -> gettext.NullTranslations:
+    """All domains' catalogs for a language merged into one, compiled in memory."""
     if language not in LANGUAGES or language == Language.EN:
         return gettext.NullTranslations()
-    messages: dict[str, str] = {}
-    plurals: dict[str, list[str]] = {}
+    merged = Catalog(locale=language)
     for path in catalog_paths(language):
         with path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
-        for message in catalog:
-            if not message.id or message.fuzzy:
-                continue
-            if isinstance(message.id, tuple):
-                forms = [s for s in message.string if s]
-                if forms:
-                    plurals[message.id[0]] = list(message.string)
-            elif message.string:
-                messages[message.id] = message.string
-    return _Catalog(messages, plurals, lambda n: 0)  # Chinese has one plural form
+            for message in read_po(handle, locale=language):
+                if message.id and not message.fuzzy and message.string:
+                    merged.add(message.id, message.string)
+    compiled = io.BytesIO()
+    write_mo(compiled, merged)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 def gettext_for(language: str):
@@ -88,6 +73,3 @@ def negotiate(accept_language: str | None, default: str = Language.ZH_CN) -> str
         if tag.startswith("en"):
             return Language.EN
     return default
-
-
-__all__ = ["HTML_LANG", "LANGUAGES", "Translations", "gettext_for", "negotiate", "translations"]
