@@ -30,7 +30,7 @@ def audit_page(
     )
     actor_ids = {e.actor_user_id for e in events.items if e.actor_user_id}
     rows = session.execute(select(User.id, User.name).where(User.id.in_(actor_ids))).all()
-    names = {user_id: name for user_id, name in rows}
+    names = dict(rows)
     return render(
         request,
         "audit.html",

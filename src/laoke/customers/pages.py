@@ -33,7 +33,7 @@ router = APIRouter(prefix="/customers", include_in_schema=False, dependencies=[C
 
 def _owner_names(session: Session, actor: Actor) -> dict[int, str]:
     rows = session.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
-    return {user_id: name for user_id, name in rows}
+    return dict(rows)
 
 
 def _form_context(session: Session, actor: Actor) -> dict[str, object]:
