@@ -33,7 +33,14 @@ def fill(table: dict) -> int:
                 filled += 1
         if changed:
             with path.open("wb") as handle:
-                write_po(handle, catalog, width=0, omit_header=True, sort_output=True, include_lineno=False)
+                write_po(
+                    handle,
+                    catalog,
+                    width=0,
+                    omit_header=True,
+                    sort_output=True,
+                    include_lineno=False,
+                )
     return filled
 
 

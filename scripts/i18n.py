@@ -39,7 +39,10 @@ def extract(domain: Path) -> Catalog:
         sources.append((ROOT, [("*.py", "python")], ""))
     for folder, method_map, prefix in sources:
         for filename, lineno, message, comments, _context in extract_from_dir(
-            str(folder), method_map=method_map, keywords=KEYWORDS, options_map={"**.html": {"trimmed": "true"}}
+            str(folder),
+            method_map=method_map,
+            keywords=KEYWORDS,
+            options_map={"**.html": {"trimmed": "true"}},
         ):
             if not message or (isinstance(message, tuple) and not message[0]):
                 continue
@@ -56,10 +59,18 @@ def load(path: Path, language: str) -> Catalog:
 
 
 # Where OpenCC's Taiwan phrasing misses what Taiwanese software actually says.
-TW_FIXUPS = {"郵箱": "電子郵件", "賬號": "帳號", "賬戶": "帳戶", "錯誤程式碼": "錯誤代碼", "許可權": "權限", "只讀": "唯讀", "微訊": "微信"}
+TW_FIXUPS = {
+    "郵箱": "電子郵件",
+    "賬號": "帳號",
+    "賬戶": "帳戶",
+    "錯誤程式碼": "錯誤代碼",
+    "許可權": "權限",
+    "只讀": "唯讀",
+    "微訊": "微信",
+}
 
 
-def _to_traditional():  # noqa: ANN202
+def _to_traditional():
     try:
         import opencc
     except ImportError:
@@ -91,11 +102,31 @@ def update(check: bool) -> int:
                 if not message.id:
                     continue
                 previous = old.get(message.id)
-                string = previous.string if previous is not None else ("", "") if message.pluralizable else ""
-                if language == "zh_TW" and convert and not _filled(string) and _filled(simplified.get(message.id)):
+                string = (
+                    previous.string
+                    if previous is not None
+                    else ("", "")
+                    if message.pluralizable
+                    else ""
+                )
+                if (
+                    language == "zh_TW"
+                    and convert
+                    and not _filled(string)
+                    and _filled(simplified.get(message.id))
+                ):
                     source = simplified[message.id]
-                    string = tuple(convert(s) for s in source) if isinstance(source, tuple) else convert(source)
-                new.add(message.id, string, locations=message.locations, auto_comments=message.auto_comments)
+                    string = (
+                        tuple(convert(s) for s in source)
+                        if isinstance(source, tuple)
+                        else convert(source)
+                    )
+                new.add(
+                    message.id,
+                    string,
+                    locations=message.locations,
+                    auto_comments=message.auto_comments,
+                )
                 if language == "zh_CN":
                     simplified[message.id] = string
                 if not _filled(string):
@@ -104,7 +135,9 @@ def update(check: bool) -> int:
                 continue
             path.parent.mkdir(exist_ok=True)
             with path.open("wb") as handle:
-                write_po(handle, new, width=0, omit_header=True, sort_output=True, include_lineno=False)
+                write_po(
+                    handle, new, width=0, omit_header=True, sort_output=True, include_lineno=False
+                )
     for line in missing:
         print("untranslated", line)
     return 1 if (check and missing) else 0
@@ -117,6 +150,10 @@ def _filled(string: object) -> bool:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="report untranslated messages, write nothing")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="report untranslated messages, write nothing"
+    )
     sys.exit(update(parser.parse_args().check))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def translations(language: str) -> gettext.NullTranslations:
     return Translations(compiled)
 
 
-def gettext_for(language: str):
+def gettext_for(language: str) -> Callable[[str], str]:
     return translations(language).gettext
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ ENV.filters["datetime"] = _format_datetime
 ENV.filters["date"] = _format_date
 
 
-def _translator(language: str):
+def _translator(language: str) -> tuple[Callable[..., str], Callable[..., str]]:
     catalog = translations(language)
 
     def gettext(message: str, **params: Any) -> str:
