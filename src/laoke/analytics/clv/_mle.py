@@ -1,0 +1,150 @@
+"""Shared maximum-likelihood driver for the CLV models.
+
+Models supply the weighted total log-likelihood as a function of the log-parameters
+θ = log(params) (and, where practical, its analytic gradient). This module
+
+1. maximises it with L-BFGS-B (box-bounded in log space so that exp never overflows),
+2. polishes with a few safeguarded Newton steps on a finite-difference Hessian,
+3. reports the observed-information standard errors on the natural scale:
+   ``cov = inv(-H_p)`` with ``H_p = D⁻¹ (H_θ - diag(g_θ)) D⁻¹``, ``D = diag(params)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize
+
+from laoke.analytics.clv.errors import FitDidNotConverge
+
+LogLik = Callable[[NDArray[np.float64]], float]
+LogLikGrad = Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]
+
+LOG_BOUND = 25.0  # params are kept in [e^-25, e^25]
+GRAD_TOL = 1e-5  # converged when max |dLL/dθ| per customer is below this
+
+
+@dataclass(frozen=True)
+class MleOutcome:
+    """Result of :func:`maximize` (natural-scale parameters)."""
+
+    params: NDArray[np.float64]
+    log_likelihood: float
+    standard_errors: NDArray[np.float64]
+    converged: bool
+    message: str
+    seconds: float
+
+
+def numeric_gradient(loglik: LogLik, step: float = 1e-6) -> LogLikGrad:
+    """Wrap a log-likelihood with a central-difference gradient in θ."""
+
+    def value_and_grad(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        f0 = loglik(theta)
+        g = np.empty_like(theta)
+        for i in range(theta.shape[0]):
+            e = np.zeros_like(theta)
+            e[i] = step
+            g[i] = (loglik(theta + e) - loglik(theta - e)) / (2 * step)
+        return f0, g
+
+    return value_and_grad
+
+
+def _hessian(fg: LogLikGrad, theta: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+    k = theta.shape[0]
+    h = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        h[:, i] = (fg(theta + e)[1] - fg(theta - e)[1]) / (2 * step)
+    return (h + h.T) / 2
+
+
+def maximize(
+    fg: LogLikGrad,
+    theta0: NDArray[np.float64],
+    *,
+    n_weight: float,
+    names: tuple[str, ...],
+    model: str,
+    raise_on_failure: bool = True,
+    hessian_step: float = 1e-4,
+) -> MleOutcome:
+    """Maximise a log-likelihood given in log-parameters.
+
+    Args:
+        fg: θ ↦ (total LL, dLL/dθ).
+        theta0: starting log-parameters.
+        n_weight: number of customers (scales the objective to a per-customer mean).
+        names: parameter names, for messages.
+        model: model name, for messages.
+        raise_on_failure: raise :class:`FitDidNotConverge` instead of returning
+            ``converged=False``.
+    """
+    start = time.perf_counter()
+    scale = 1.0 / max(n_weight, 1.0)
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        f, g = fg(theta)
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return 1e10, np.zeros_like(theta)
+        return -f * scale, -g * scale
+
+    res = optimize.minimize(
+        objective,
+        np.asarray(theta0, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+    )
+    theta = res.x
+    f, g = fg(theta)
+    hess = _hessian(fg, theta, hessian_step)
+    for _ in range(4):  # Newton polish; only accepted when it improves the LL
+        try:
+            delta = np.linalg.solve(hess, -g)
+        except np.linalg.LinAlgError:
+            break
+        cand = np.clip(theta + delta, -LOG_BOUND, LOG_BOUND)
+        fc, gc = fg(cand)
+        if not (np.isfinite(fc) and fc >= f):
+            break
+        theta, f, g = cand, fc, gc
+        hess = _hessian(fg, theta, hessian_step)
+        if np.max(np.abs(g)) * scale < 1e-10:
+            break
+
+    params = np.exp(theta)
+    grad_ok = bool(np.isfinite(f) and np.max(np.abs(g)) * scale < GRAD_TOL)
+    at_bound = bool(np.any(np.abs(theta) >= LOG_BOUND - 1e-6))
+    converged = grad_ok and not at_bound
+    message = str(res.message)
+    if at_bound:
+        message = "a parameter ran to its bound (e^±25): the model is not identified here"
+    elif not grad_ok:
+        message = f"gradient still large ({np.max(np.abs(g)) * scale:.2e} per customer); {message}"
+    named = dict(zip(names, params.tolist(), strict=True))
+    if not converged and raise_on_failure:
+        raise FitDidNotConverge(
+            f"{model} fit did not converge: {message}", optimizer_message=message, params=named
+        )
+    hess_p = (hess - np.diag(g)) / np.outer(params, params)
+    try:
+        cov = np.linalg.inv(-hess_p)
+        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    except np.linalg.LinAlgError:
+        se = np.full(params.shape, np.nan)
+    return MleOutcome(
+        params=params,
+        log_likelihood=float(f),
+        standard_errors=se,
+        converged=converged,
+        message=message,
+        seconds=time.perf_counter() - start,
+    )
