@@ -45,6 +45,14 @@ PNBD_TRUTH = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 
 
 def _peak_rss_mb() -> float:
+    """This process's resident-set high-water mark (VmHWM; reset at exec, unlike
+    ``ru_maxrss``, which Linux carries over from the parent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

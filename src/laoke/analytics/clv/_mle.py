@@ -121,25 +121,27 @@ def maximize(
             break
 
     params = np.exp(theta)
+    hess_p = (hess - np.diag(g)) / np.outer(params, params)
+    se = _standard_errors(hess_p)
     grad_ok = bool(np.isfinite(f) and np.max(np.abs(g)) * scale < GRAD_TOL)
     at_bound = bool(np.any(np.abs(theta) >= LOG_BOUND - 1e-6))
-    converged = grad_ok and not at_bound
+    curved = bool(np.all(np.isfinite(se)))
+    converged = grad_ok and not at_bound and curved
     message = str(res.message)
     if at_bound:
         message = "a parameter ran to its bound (e^±25): the model is not identified here"
     elif not grad_ok:
         message = f"gradient still large ({np.max(np.abs(g)) * scale:.2e} per customer); {message}"
+    elif not curved:
+        message = (
+            "the log-likelihood is not curved downwards at the optimum (Hessian not negative "
+            "definite): the parameters are not identified by these data"
+        )
     named = dict(zip(names, params.tolist(), strict=True))
     if not converged and raise_on_failure:
         raise FitDidNotConverge(
             f"{model} fit did not converge: {message}", optimizer_message=message, params=named
         )
-    hess_p = (hess - np.diag(g)) / np.outer(params, params)
-    try:
-        cov = np.linalg.inv(-hess_p)
-        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
-    except np.linalg.LinAlgError:
-        se = np.full(params.shape, np.nan)
     return MleOutcome(
         params=params,
         log_likelihood=float(f),
@@ -148,3 +150,13 @@ def maximize(
         message=message,
         seconds=time.perf_counter() - start,
     )
+
+
+def _standard_errors(hess_p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sqrt(diag(inv(-H))); all nan unless -H is positive definite."""
+    try:
+        np.linalg.cholesky(-hess_p)
+        cov = np.linalg.inv(-hess_p)
+    except np.linalg.LinAlgError:
+        return np.full(hess_p.shape[0], np.nan)
+    return np.sqrt(np.diag(cov))
