@@ -55,14 +55,53 @@ def numeric_gradient(loglik: LogLik, step: float = 1e-6) -> LogLikGrad:
     return value_and_grad
 
 
-def _hessian(fg: LogLikGrad, theta: NDArray[np.float64], step: float) -> NDArray[np.float64]:
+def _hessian(
+    fg: LogLikGrad, theta: NDArray[np.float64], step: float, g0: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Forward differences of the gradient (``g0`` = gradient at ``theta``), symmetrised."""
     k = theta.shape[0]
     h = np.empty((k, k))
     for i in range(k):
         e = np.zeros(k)
         e[i] = step
-        h[:, i] = (fg(theta + e)[1] - fg(theta - e)[1]) / (2 * step)
+        h[:, i] = (fg(theta + e)[1] - g0) / step
     return (h + h.T) / 2
+
+
+def _newton(
+    fg: LogLikGrad,
+    theta: NDArray[np.float64],
+    scale: float,
+    step: float,
+    *,
+    tol: float,
+    max_steps: int = 8,
+    must_converge: bool = True,
+) -> tuple[NDArray[np.float64], float, NDArray[np.float64]] | None:
+    """Newton steps on one Hessian (a chord method), each kept only if the LL improves.
+
+    Returns (θ, LL, gradient); None when ``must_converge`` and the gradient did not
+    fall below ``tol`` per customer (the caller then falls back to L-BFGS-B).
+    """
+    f, g = fg(theta)
+    if not np.isfinite(f):
+        return None if must_converge else (theta, f, g)
+    hess = _hessian(fg, theta, step, g)
+    for _ in range(max_steps):
+        if np.max(np.abs(g)) * scale < tol:
+            return theta, f, g
+        try:
+            delta = np.linalg.solve(hess, -g)
+        except np.linalg.LinAlgError:
+            break
+        cand = np.clip(theta + delta, -LOG_BOUND, LOG_BOUND)
+        fc, gc = fg(cand)
+        if not (np.isfinite(fc) and fc >= f):
+            break
+        theta, f, g = cand, fc, gc
+    if must_converge and np.max(np.abs(g)) * scale >= tol:
+        return None
+    return theta, f, g
 
 
 def maximize(
@@ -74,6 +113,8 @@ def maximize(
     model: str,
     raise_on_failure: bool = True,
     hessian_step: float = 1e-4,
+    warm: tuple[LogLikGrad, float] | None = None,
+    newton_tol: float = 1e-10,
 ) -> MleOutcome:
     """Maximise a log-likelihood given in log-parameters.
 
@@ -85,41 +126,31 @@ def maximize(
         model: model name, for messages.
         raise_on_failure: raise :class:`FitDidNotConverge` instead of returning
             ``converged=False``.
+        warm: optional (fg, n_weight) of a customer subsample; maximised loosely first
+            to find a starting point from which Newton steps finish on the full data
+            (falling back to L-BFGS-B if they do not reach ``newton_tol``).
+        newton_tol: per-customer gradient at which Newton steps stop.
     """
     start = time.perf_counter()
     scale = 1.0 / max(n_weight, 1.0)
-
-    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        f, g = fg(theta)
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return 1e10, np.zeros_like(theta)
-        return -f * scale, -g * scale
-
-    res = optimize.minimize(
-        objective,
-        np.asarray(theta0, dtype=np.float64),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
-    )
-    theta = res.x
-    f, g = fg(theta)
-    hess = _hessian(fg, theta, hessian_step)
-    for _ in range(4):  # Newton polish; only accepted when it improves the LL
-        try:
-            delta = np.linalg.solve(hess, -g)
-        except np.linalg.LinAlgError:
-            break
-        cand = np.clip(theta + delta, -LOG_BOUND, LOG_BOUND)
-        fc, gc = fg(cand)
-        if not (np.isfinite(fc) and fc >= f):
-            break
-        theta, f, g = cand, fc, gc
-        hess = _hessian(fg, theta, hessian_step)
-        if np.max(np.abs(g)) * scale < 1e-10:
-            break
-
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    polished = None
+    if warm is not None:
+        warm_res = _lbfgs(warm[0], theta0, 1.0 / max(warm[1], 1.0), gtol=1e-7)
+        if np.all(np.isfinite(warm_res.x)):
+            theta0 = warm_res.x
+            polished = _newton(fg, theta0, scale, hessian_step, tol=newton_tol)
+    if polished is None:
+        res = _lbfgs(fg, theta0, scale, gtol=1e-10)
+        message = str(res.message)
+        polished = _newton(
+            fg, res.x, scale, hessian_step, tol=newton_tol, max_steps=3, must_converge=False
+        )
+    else:
+        message = "converged by Newton steps from a subsample fit"
+    assert polished is not None
+    theta, f, g = polished
+    hess = _hessian(fg, theta, hessian_step, g)
     params = np.exp(theta)
     hess_p = (hess - np.diag(g)) / np.outer(params, params)
     se = _standard_errors(hess_p)
@@ -127,7 +158,6 @@ def maximize(
     at_bound = bool(np.any(np.abs(theta) >= LOG_BOUND - 1e-6))
     curved = bool(np.all(np.isfinite(se)))
     converged = grad_ok and not at_bound and curved
-    message = str(res.message)
     if at_bound:
         message = "a parameter ran to its bound (e^±25): the model is not identified here"
     elif not grad_ok:
@@ -149,6 +179,23 @@ def maximize(
         converged=converged,
         message=message,
         seconds=time.perf_counter() - start,
+    )
+
+
+def _lbfgs(fg: LogLikGrad, theta0: NDArray[np.float64], scale: float, gtol: float):
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        f, g = fg(theta)
+        if not np.isfinite(f) or not np.all(np.isfinite(g)):
+            return 1e10, np.zeros_like(theta)
+        return -f * scale, -g * scale
+
+    return optimize.minimize(
+        objective,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": gtol, "maxcor": 20},
     )
 
 

@@ -22,10 +22,12 @@ from laoke.analytics.clv.compress import (
     CompressedSummary,
     compress_summary,
     require_customers,
+    thin,
     validate_summary,
 )
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
+WARM_START_CUSTOMERS = 50_000  # larger fits start from a fit on a subsample this size
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def fit_bgnbd(
     require_customers(data, min_customers, min_repeaters, "BG/NBD")
     mean_t = float(data.weight @ data.T / data.weight.sum())
     theta0 = np.log([1.0, max(mean_t, 1e-3), 1.0, 1.0])
+    sub = thin(data, WARM_START_CUSTOMERS)
     out = maximize(
         lambda th: _loglik_grad(th, data),
         theta0,
@@ -153,6 +156,7 @@ def fit_bgnbd(
         model="BG/NBD",
         raise_on_failure=raise_on_failure,
         hessian_step=1e-5,
+        warm=None if sub is None else (lambda th: _loglik_grad(th, sub), float(sub.weight.sum())),
     )
     return BgNbdFit(
         params=BgNbdParams(*out.params.tolist()),

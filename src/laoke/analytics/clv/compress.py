@@ -52,7 +52,7 @@ def _first_bad(mask: NDArray[np.bool_], what: str) -> None:
 def validate_summary(
     frequency: ArrayLike, recency: ArrayLike, age: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Check the (x, t_x, T) contract and return float64 copies/views.
+    """Check the (x, t_x, T) contract and return float64 arrays (views when possible).
 
     Contract: equal-length 1-D arrays, all finite; x a non-negative integer;
     0 ≤ t_x ≤ T; t_x = 0 where x = 0.
@@ -62,26 +62,38 @@ def validate_summary(
             first offending index, e.g. ``"recency larger than T for 3 customers
             (first index 17)"``.
     """
-    x = np.asarray(frequency, dtype=np.float64)
+    x, t_x, t_age = _checked(frequency, recency, age)
+    return x.astype(np.float64, copy=False), t_x, t_age
+
+
+def _checked(
+    frequency: ArrayLike, recency: ArrayLike, age: ArrayLike
+) -> tuple[NDArray, NDArray[np.float64], NDArray[np.float64]]:
+    """Validate; x keeps an integer dtype when given one (saves a pass on big inputs)."""
+    x = np.asarray(frequency)
+    if x.dtype.kind not in "iuf":
+        x = x.astype(np.float64)
     t_x = np.asarray(recency, dtype=np.float64)
-    age = np.asarray(age, dtype=np.float64)
-    if x.ndim != 1 or t_x.ndim != 1 or age.ndim != 1:
+    t_age = np.asarray(age, dtype=np.float64)
+    if x.ndim != 1 or t_x.ndim != 1 or t_age.ndim != 1:
         raise InvalidSummary("frequency, recency and T must be 1-D arrays")
-    if not (x.shape == t_x.shape == age.shape):
+    if not (x.shape == t_x.shape == t_age.shape):
         raise InvalidSummary(
-            f"length mismatch: frequency {x.shape[0]}, recency {t_x.shape[0]}, T {age.shape[0]}"
+            f"length mismatch: frequency {x.shape[0]}, recency {t_x.shape[0]}, T {t_age.shape[0]}"
         )
     if x.shape[0] == 0:
         raise InvalidSummary("no customers: the summary is empty")
-    _first_bad(~np.isfinite(x), "frequency not finite")
+    if x.dtype.kind == "f":
+        _first_bad(~np.isfinite(x), "frequency not finite")
     _first_bad(~np.isfinite(t_x), "recency not finite")
-    _first_bad(~np.isfinite(age), "T not finite")
+    _first_bad(~np.isfinite(t_age), "T not finite")
     _first_bad(x < 0, "negative frequency")
-    _first_bad(x != np.floor(x), "non-integer frequency")
+    if x.dtype.kind == "f":
+        _first_bad(x != np.floor(x), "non-integer frequency")
     _first_bad(t_x < 0, "negative recency")
-    _first_bad(t_x > age, "recency larger than T")
+    _first_bad(t_x > t_age, "recency larger than T")
     _first_bad((x == 0) & (t_x != 0), "recency not 0 although frequency is 0")
-    return x, t_x, age
+    return x, t_x, t_age
 
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -98,6 +110,38 @@ def _mix(h: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return h
 
 
+_SIGN_OFF = np.uint64(0x7FFFFFFFFFFFFFFF)
+_C = tuple(np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
+
+
+def _fold(v: NDArray[np.uint64], c: np.uint64) -> NDArray[np.uint64]:
+    """In place: fold high bits down (float bits have zero low bits), then multiply."""
+    v ^= v >> np.uint64(29)
+    v *= c
+    return v
+
+
+def _hash(x: NDArray, t_x: NDArray, t_age: NDArray) -> NDArray[np.uint64]:
+    """64-bit hash of the exact bits of (x, t_x, T); used only to group, never trusted.
+
+    Valid summaries have t_x, T ≥ 0, so clearing the sign bit only maps -0.0 to 0.0.
+    """
+    h = _fold(t_age.view(np.uint64) & _SIGN_OFF, _C[0])
+    u = _fold(t_x.view(np.uint64) & _SIGN_OFF, _C[1])
+    h ^= u
+    u[:] = x.view(np.uint64) if x.dtype.itemsize == 8 else x.astype(np.uint64)
+    h += _fold(u, _C[2])
+    del u
+    return _mix(h)
+
+
+def _all_members_equal(
+    cols: tuple[NDArray, ...], order: NDArray[np.intp], rep: NDArray[np.intp], sizes: NDArray
+) -> bool:
+    """Exact check that every row in each group equals the group's representative."""
+    return all(np.array_equal(c[order], np.repeat(c[rep], sizes)) for c in cols)
+
+
 def compress_summary(
     frequency: ArrayLike,
     recency: ArrayLike,
@@ -107,47 +151,73 @@ def compress_summary(
 ) -> CompressedSummary:
     """Group customers by identical (x, t_x, T) and count them.
 
-    Groups by a 64-bit hash of the exact float bits (one ``argsort``), then verifies
-    every member equals its group's representative; on a hash collision (vanishingly
-    rare) it falls back to an exact ``lexsort``. Output rows are in hash order.
+    Fast path: the high bits of a 64-bit hash of each triple are packed with the row
+    index into one int64 and sorted (a plain sort is several times faster than
+    ``argsort``); every member of every group is then compared exactly with the
+    group's representative. If any group mixes triples (a collision of the short
+    hash: likely only with millions of *distinct* triples, e.g. continuous-time data)
+    it falls back to an ``argsort`` of the full hash with the same exact check, and to
+    ``lexsort`` on a collision there. Output rows are in hash order.
     """
     if validate:
-        x, t_x, age = validate_summary(frequency, recency, age)
+        xr, t_x, t_age = _checked(frequency, recency, age)
     else:
-        x = np.asarray(frequency, dtype=np.float64)
+        xr = np.asarray(frequency)
         t_x = np.asarray(recency, dtype=np.float64)
-        age = np.asarray(age, dtype=np.float64)
-    # +0.0 turns -0.0 into 0.0 so equal values have equal bits.
-    h = _mix((x + 0.0).view(np.uint64).copy())
-    h ^= (t_x + 0.0).view(np.uint64)
-    h = _mix(h)
-    h ^= (age + 0.0).view(np.uint64)
-    h = _mix(h)
-    order = np.argsort(h)
-    hs = h[order]
-    del h
-    starts = _group_starts(hs)
-    del hs
-    rep = order[starts]
-    group = np.repeat(np.arange(starts.shape[0]), np.diff(np.append(starts, order.shape[0])))
-    members = rep[group]
-    same = (x[order] == x[members]) & (t_x[order] == t_x[members]) & (age[order] == age[members])
-    del members, group
-    if not same.all():
-        order = np.lexsort((age, t_x, x))
-        starts = _group_starts_multi(x[order], t_x[order], age[order])
-        rep = order[starts]
-    counts = np.diff(np.append(starts, order.shape[0])).astype(np.float64)
-    ux = x[rep]
+        t_age = np.asarray(age, dtype=np.float64)
+    n = xr.shape[0]
+    row_bits = max(n - 1, 1).bit_length()
+    grouped = _group_packed(xr, t_x, t_age, row_bits) if row_bits <= 40 else None
+    if grouped is None:
+        grouped = _group_exact(xr, t_x, t_age)
+    rep, counts = grouped
+    ux = xr[rep].astype(np.float64)
     x_values, x_index = np.unique(ux, return_inverse=True)
     return CompressedSummary(
         x=ux,
         t_x=t_x[rep],
-        T=age[rep],
-        weight=counts,
+        T=t_age[rep],
+        weight=counts.astype(np.float64),
         x_values=x_values,
         x_index=x_index.reshape(-1),
     )
+
+
+def _group_packed(
+    x: NDArray, t_x: NDArray, t_age: NDArray, row_bits: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
+    n = x.shape[0]
+    packed = (_hash(x, t_x, t_age) >> np.uint64(row_bits + 1)).view(np.int64)
+    packed <<= row_bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << row_bits) - 1)
+    packed >>= row_bits
+    starts = _group_starts(packed)
+    del packed
+    sizes = np.diff(np.append(starts, n))
+    rep = order[starts]
+    if not _all_members_equal((x, t_x, t_age), order, rep, sizes):
+        return None
+    return rep, sizes
+
+
+def _group_exact(
+    x: NDArray, t_x: NDArray, t_age: NDArray
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    n = x.shape[0]
+    h = _hash(x, t_x, t_age)
+    order = np.argsort(h)
+    starts = _group_starts(h[order])
+    del h
+    sizes = np.diff(np.append(starts, n))
+    rep = order[starts]
+    if not _all_members_equal((x, t_x, t_age), order, rep, sizes):
+        order = np.lexsort((t_age, t_x, x))
+        starts = _group_starts_multi(x[order], t_x[order], t_age[order])
+        sizes = np.diff(np.append(starts, n))
+        rep = order[starts]
+    return rep, sizes
 
 
 def _group_starts(sorted_keys: NDArray) -> NDArray[np.intp]:
@@ -182,3 +252,23 @@ def require_customers(
             found=data.n_repeaters,
             required=min_repeaters,
         )
+
+
+def thin(data: CompressedSummary, max_customers: int, seed: int = 0) -> CompressedSummary | None:
+    """A random subsample of about ``max_customers`` customers (binomial thinning of the
+    row weights, seeded so fits are reproducible); None if data is already that small.
+
+    Used only to find a starting point for the full fit, never for the estimates.
+    """
+    total = float(data.weight.sum())
+    if total <= 2 * max_customers:
+        return None
+    rng = np.random.default_rng(seed)
+    w = rng.binomial(data.weight.astype(np.int64), max_customers / total).astype(np.float64)
+    keep = w > 0
+    x = data.x[keep]
+    x_values, x_index = np.unique(x, return_inverse=True)
+    return CompressedSummary(
+        x=x, t_x=data.t_x[keep], T=data.T[keep], weight=w[keep],
+        x_values=x_values, x_index=x_index.reshape(-1),
+    )

@@ -24,16 +24,24 @@ only at distinct (x, t) pairs, which are few even for millions of customers.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from laoke.analytics.clv._mle import maximize, numeric_gradient
-from laoke.analytics.clv.compress import compress_summary, require_customers, validate_summary
+from laoke.analytics.clv._mle import maximize
+from laoke.analytics.clv.compress import (
+    CompressedSummary,
+    compress_summary,
+    require_customers,
+    thin,
+    validate_summary,
+)
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
+WARM_START_CUSTOMERS = 50_000  # larger fits start from a fit on a subsample this size
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,66 @@ def _first_index(inverse: NDArray, n_unique: int) -> NDArray[np.intp]:
     return first
 
 
+def _log_k_grad(
+    params: NDArray[np.float64], x: NDArray, t: NDArray, rel_step: float = 1e-6
+) -> tuple[NDArray, NDArray]:
+    """log K at (x, t) pairs and its derivatives in (r, α, s, β), shape (4, n_pairs).
+
+    The parameter derivatives of 2F1 have no closed form, so these four are central
+    differences; they run on the few distinct (x, t) pairs only, so they are cheap.
+    """
+    base = _log_k(*params, x, t)
+    grads = np.empty((4, base.shape[0]))
+    for i in range(4):
+        h = rel_step * params[i]
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        grads[i] = (_log_k(*up, x, t) - _log_k(*down, x, t)) / (2 * h)
+    return base, grads
+
+
+def _weighted_loglik_grad(
+    data: CompressedSummary,
+) -> Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]:
+    """θ = log(r, α, s, β) ↦ (weighted total LL, gradient in θ) on compressed rows."""
+    pairs = _PairIndex(data.x, data.t_x, data.T, data.x_index)
+    x, w, age = data.x, data.weight, data.T
+    xv, xi = data.x_values, data.x_index
+    w_sum = float(w.sum())
+
+    def value_and_grad(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        params = np.exp(theta)
+        r, alpha, s, beta = params
+        log_k, d_log_k = _log_k_grad(params, pairs.x, pairs.t)
+        lk_tx, lk_t = log_k[pairs.of_tx], log_k[pairs.of_t]
+        log_a0 = _log_a0(lk_tx, lk_t)
+        rho = np.exp(np.minimum(lk_t - lk_tx, 0.0))  # K(T)/K(t_x) in [0, 1]
+        live = rho < 1.0
+        inv = np.where(live, 1.0 / np.where(live, 1.0 - rho, 1.0), 0.0)
+        rsx = 1.0 / (r + s + xv)
+        per_x = np.stack([gammaln(r + xv), np.log(s * rsx), digamma(r + xv), rsx])[:, xi]
+        l_at, l_bt = np.log(alpha + age), np.log(beta + age)
+        term1 = -(r + x) * l_at - s * l_bt
+        term2 = per_x[1] + log_a0
+        m = np.logaddexp(term1, term2)
+        w1 = np.exp(term1 - m)
+        w2 = 1.0 - w1
+        ll = per_x[0] + m
+        # d log A0 = (d log K(t_x) - rho · d log K(T)) / (1 - rho)
+        d_a0 = (d_log_k[:, pairs.of_tx] - rho * d_log_k[:, pairs.of_t]) * inv
+        g_r = per_x[2] + w1 * (-l_at) + w2 * (-per_x[3] + d_a0[0])
+        g_alpha = w1 * (-(r + x) / (alpha + age)) + w2 * d_a0[1]
+        g_s = w1 * (-l_bt) + w2 * (1.0 / s - per_x[3] + d_a0[2])
+        g_beta = w1 * (-s / (beta + age)) + w2 * d_a0[3]
+        const = -gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        d_const = np.array([-digamma(r) + np.log(alpha), r / alpha, np.log(beta), s / beta])
+        grad_p = np.array([w @ g_r, w @ g_alpha, w @ g_s, w @ g_beta]) + d_const * w_sum
+        return float(w @ ll + const * w_sum), grad_p * params
+
+    return value_and_grad
+
+
 def fit_pnbd(
     frequency: ArrayLike,
     recency: ArrayLike,
@@ -133,7 +201,8 @@ def fit_pnbd(
     """Fit Pareto/NBD by maximum likelihood on per-customer (x, t_x, T).
 
     Customers are compressed to unique triples; the hypergeometric terms are computed
-    per distinct (x, t) pair. The gradient is by central differences in log-parameters.
+    per distinct (x, t) pair. The gradient is analytic except for the 2F1 parameter
+    derivatives, which are central differences over those pairs.
 
     Raises:
         InvalidSummary, TooFewCustomers, FitDidNotConverge: as for
@@ -142,30 +211,21 @@ def fit_pnbd(
     start = time.perf_counter()
     data = compress_summary(frequency, recency, age)
     require_customers(data, min_customers, min_repeaters, "Pareto/NBD")
-    pairs = _PairIndex(data.x, data.t_x, data.T, data.x_index)
-    x, w, age = data.x, data.weight, data.T
-    xv, xi = data.x_values, data.x_index
-
-    def loglik(theta: NDArray[np.float64]) -> float:
-        r, alpha, s, beta = np.exp(theta)
-        log_k = _log_k(r, alpha, s, beta, pairs.x, pairs.t)
-        log_a0 = _log_a0(log_k[pairs.of_tx], log_k[pairs.of_t])
-        per_x = np.stack([gammaln(r + xv), np.log(s / (r + s + xv))])[:, xi]
-        term1 = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
-        ll = per_x[0] + np.logaddexp(term1, per_x[1] + log_a0)
-        const = -gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        return float(w @ ll + const * w.sum())
-
+    w, age = data.weight, data.T
+    sub = thin(data, WARM_START_CUSTOMERS)
+    warm = None if sub is None else (_weighted_loglik_grad(sub), float(sub.weight.sum()))
     mean_t = float(w @ age / w.sum())
     theta0 = np.log([1.0, max(mean_t, 1e-3), 1.0, max(mean_t, 1e-3)])
     out = maximize(
-        numeric_gradient(loglik, step=1e-6),
+        _weighted_loglik_grad(data),
         theta0,
         n_weight=float(w.sum()),
         names=PARAM_NAMES,
         model="Pareto/NBD",
         raise_on_failure=raise_on_failure,
-        hessian_step=1e-4,
+        hessian_step=1e-5,
+        warm=warm,
+        newton_tol=1e-9,
     )
     return ParetoNbdFit(
         params=ParetoNbdParams(*out.params.tolist()),
