@@ -56,25 +56,34 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker_ours(case: str, path: str) -> dict:
-    """Run our side of one case (project venv)."""
+def worker_ours(case: str, path: str, repeat: int) -> dict:
+    """Run our side of one case (project venv); median wall time of ``repeat`` runs."""
+    import statistics
+
     import numpy as np
 
     from laoke.analytics.clv import fit_bgnbd, fit_pnbd, summarize_transactions
 
     d = np.load(path)
+    times = []
     if case == "summary":
         ids, dates, amounts = d["ids"], d["dates"], d["amounts"]
-        start = time.perf_counter()
-        s = summarize_transactions(ids, dates, amounts, as_of=str(d["as_of"]), time_unit="day")
-        seconds = time.perf_counter() - start
+        for _ in range(repeat):
+            start = time.perf_counter()
+            s = summarize_transactions(ids, dates, amounts, as_of=str(d["as_of"]),
+                                       time_unit="day")
+            times.append(time.perf_counter() - start)
         np.savez(path.replace(".npz", ".ours.npz"), ids=s.customer_id, frequency=s.frequency,
                  recency=s.recency, T=s.T, monetary=s.monetary_value)
-        return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "n_customers": s.n_customers}
+        return {"seconds": statistics.median(times), "peak_rss_mb": _peak_rss_mb(),
+                "n_customers": s.n_customers}
     fitter = fit_bgnbd if case == "bgnbd" else fit_pnbd
-    start = time.perf_counter()
-    fit = fitter(d["frequency"], d["recency"], d["T"])
-    seconds = time.perf_counter() - start
+    frequency, recency, age = d["frequency"], d["recency"], d["T"]
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fit = fitter(frequency, recency, age)
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
     return {
         "seconds": seconds,
         "peak_rss_mb": _peak_rss_mb(),
@@ -123,9 +132,11 @@ def worker_lifetimes(case: str, path: str) -> dict:
 # --------------------------------------------------------------------------- driver
 
 
-def _run_worker(python: Path, side: str, case: str, path: Path, timeout: float) -> dict:
+def _run_worker(
+    python: Path, side: str, case: str, path: Path, timeout: float, repeat: int = 1
+) -> dict:
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", side, "--case", case,
-           "--data", str(path)]
+           "--data", str(path), "--repeat", str(repeat)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                           check=False)
@@ -246,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="transactions in the summary case (0 to skip)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="our runs per case (median reported); lifetimes runs once")
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
     parser.add_argument("--worker", choices=["ours", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -253,8 +266,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.worker:
-        fn = worker_ours if args.worker == "ours" else worker_lifetimes
-        print(json.dumps(fn(args.case, args.data)))
+        if args.worker == "ours":
+            print(json.dumps(worker_ours(args.case, args.data, args.repeat)))
+        else:
+            print(json.dumps(worker_lifetimes(args.case, args.data)))
         return
 
     OUT.mkdir(exist_ok=True)
@@ -285,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     print(lines[0], flush=True)
     for label, model, path, with_lt in cases:
-        ours = _run_worker(our_python, "ours", model, path, args.timeout)
+        ours = _run_worker(our_python, "ours", model, path, args.timeout, args.repeat)
         theirs = (_run_worker(lt_python, "lifetimes", model, path, args.timeout)
                   if with_lt else {"skipped": True})
         o_s = ours.get("seconds", math.nan)
@@ -320,9 +335,10 @@ def main(argv: list[str] | None = None) -> None:
             "**Caveat:** a shared 2-core machine; figures drift from run to run.",
             "",
             "Times are wall-clock seconds of the fit (ours includes compressing customers to",
-            "unique (x, t_x, T) rows) or of the transaction summary; lifetimes 0.11.3 runs",
-            "with its default fitter settings in `bench/.venv-lifetimes`. Peak RSS is the",
-            "resident-set high-water mark of our worker process (loading its arrays included).",
+            f"unique (x, t_x, T) rows; median of {args.repeat} runs in one process) or of the",
+            "transaction summary; lifetimes 0.11.3 runs once, with its default fitter",
+            "settings, in `bench/.venv-lifetimes`. Peak RSS is the resident-set high-water",
+            "mark (VmHWM) of our worker process, loading its arrays included.",
             "Synthetic data: daily grid, ages 27-39 weeks, parameters BG/NBD "
             f"{BGNBD_TRUTH}, Pareto/NBD {PNBD_TRUTH}.",
             "",

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from laoke.analytics.clv.bgnbd import fit_bgnbd
-from laoke.analytics.clv.errors import ClvError, InvalidSummary, InvalidTransactions
+from laoke.analytics.clv.errors import ClvError, InvalidTransactions
 from laoke.analytics.clv.gammagamma import fit_gamma_gamma
 from laoke.analytics.clv.pnbd import fit_pnbd
 from laoke.analytics.clv.summary import TimeUnit, summarize_transactions
@@ -90,7 +90,7 @@ def fit_transactions_file(
     if summary.monetary_value is not None:
         try:
             spend = fit_gamma_gamma(summary.frequency, summary.monetary_value)
-        except (ClvError, InvalidSummary) as exc:
+        except ClvError as exc:
             result["spend_error"] = str(exc)
         else:
             result["spend_params"] = spend.params.as_dict()
