@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from laoke.analytics.clv import pnbd
+from laoke.analytics.clv.compress import compress_summary
 from laoke.analytics.clv.pnbd import ParetoNbdParams, fit_pnbd
 from laoke.analytics.clv.simulate import cohort_ages, simulate_pnbd
 
@@ -28,6 +29,17 @@ def test_log_likelihood_matches_the_published_value(cdnow_reference):
     ref = cdnow_reference
     ll = pnbd.log_likelihood(PUBLISHED, ref["x"], ref["t_x"], ref["T"]).sum()
     assert ll == pytest.approx(-9595.0, abs=0.1)
+
+
+@pytest.mark.parametrize("theta", [[0.55, 10.6, 0.6, 11.7], [0.4, 12.0, 0.8, 9.0], [1.2, 3, 2, 30]])
+def test_the_gradient_matches_finite_differences(cdnow_reference, theta):
+    ref = cdnow_reference
+    fg = pnbd._weighted_loglik_grad(compress_summary(ref["x"], ref["t_x"], ref["T"]))
+    th = np.log(theta)
+    _, grad = fg(th)
+    h = 1e-6
+    numeric = [(fg(th + e)[0] - fg(th - e)[0]) / (2 * h) for e in np.eye(4) * h]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.parametrize("alpha", [9.0, 12.0])

@@ -21,7 +21,6 @@ from scipy import optimize
 
 from laoke.analytics.clv.errors import FitDidNotConverge
 
-LogLik = Callable[[NDArray[np.float64]], float]
 LogLikGrad = Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64]]]
 
 LOG_BOUND = 25.0  # params are kept in [e^-25, e^25]
@@ -38,21 +37,6 @@ class MleOutcome:
     converged: bool
     message: str
     seconds: float
-
-
-def numeric_gradient(loglik: LogLik, step: float = 1e-6) -> LogLikGrad:
-    """Wrap a log-likelihood with a central-difference gradient in θ."""
-
-    def value_and_grad(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        f0 = loglik(theta)
-        g = np.empty_like(theta)
-        for i in range(theta.shape[0]):
-            e = np.zeros_like(theta)
-            e[i] = step
-            g[i] = (loglik(theta + e) - loglik(theta - e)) / (2 * step)
-        return f0, g
-
-    return value_and_grad
 
 
 def _hessian(
