@@ -3,8 +3,12 @@
 Models supply the weighted total log-likelihood as a function of the log-parameters
 θ = log(params) (and, where practical, its analytic gradient). This module
 
-1. maximises it with L-BFGS-B (box-bounded in log space so that exp never overflows),
-2. polishes with a few safeguarded Newton steps on a finite-difference Hessian,
+1. maximises it with L-BFGS-B (box-bounded in log space so that exp never overflows)
+   and polishes with safeguarded Newton steps on a finite-difference Hessian; or, for
+   large data, maximises a customer subsample first and finishes on the full data
+   with Newton steps alone (each full-data evaluation is the expensive part),
+2. declares convergence only for a small gradient, parameters off the bounds and a
+   negative-definite Hessian (an identified maximum),
 3. reports the observed-information standard errors on the natural scale:
    ``cov = inv(-H_p)`` with ``H_p = D⁻¹ (H_θ - diag(g_θ)) D⁻¹``, ``D = diag(params)``.
 """

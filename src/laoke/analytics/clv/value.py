@@ -2,7 +2,7 @@
 
 Discounting (the "discounted expected transactions" approach): the horizon is cut into
 ``horizon_periods`` periods of ``period_length`` time units (the fit's unit, e.g. weeks;
-``period_length=52.18/12`` ≈ one month when the unit is weeks). Purchases expected in
+``period_length=365.25 / 12 / 7`` is one month when the unit is weeks). Purchases expected in
 period k, E[Y(kΔ)] - E[Y((k-1)Δ)], are valued at the expected spend per purchase and
 discounted at the end of the period by (1 + d)^-k, with d the discount rate **per
 period**:
