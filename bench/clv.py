@@ -259,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--repeat", type=int, default=3,
                         help="our runs per case (median reported); lifetimes runs once")
+    parser.add_argument("--cases", default="cdnow,synthetic,summary",
+                        help="which case groups to run (comma-separated)")
+    parser.add_argument("--models", default="bgnbd,pnbd",
+                        help="purchase models for the cdnow and synthetic cases")
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
     parser.add_argument("--worker", choices=["ours", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -276,19 +280,21 @@ def main(argv: list[str] | None = None) -> None:
     lt_python = _ensure_lifetimes()
     our_python = Path(sys.executable)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    groups = {g.strip() for g in args.cases.split(",")}
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    names = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD"}
     cases: list[tuple[str, str, Path, bool]] = []  # (label, model, data, run lifetimes)
-    if (CDNOW / "CDNOW_master.txt").is_file():
+    if "cdnow" in groups and (CDNOW / "CDNOW_master.txt").is_file():
         path = _cdnow_case()
-        cases += [("CDNOW master 23,570 · BG/NBD", "bgnbd", path, True),
-                  ("CDNOW master 23,570 · Pareto/NBD", "pnbd", path, True)]
-    for n in sizes:
-        bg_path = _synthetic_case("bgnbd", n, args.seed)
-        cases.append((f"synthetic {n:,} · BG/NBD", "bgnbd", bg_path,
-                      n <= args.skip_lifetimes_above))
-        pn_path = _synthetic_case("pnbd", n, args.seed)
-        cases.append((f"synthetic {n:,} · Pareto/NBD", "pnbd", pn_path,
-                      n <= min(args.skip_lifetimes_above, args.skip_lifetimes_pnbd_above)))
-    if args.summary_rows > 0:
+        cases += [(f"CDNOW master 23,570 · {names[m]}", m, path, True) for m in models]
+    for n in sizes if "synthetic" in groups else []:
+        for m in models:
+            limit = args.skip_lifetimes_above
+            if m == "pnbd":
+                limit = min(limit, args.skip_lifetimes_pnbd_above)
+            cases.append((f"synthetic {n:,} · {names[m]}", m, _synthetic_case(m, n, args.seed),
+                          n <= limit))
+    if "summary" in groups and args.summary_rows > 0:
         path = _log_case(int(args.summary_rows), args.seed)
         rows = int(path.stem.split("_")[1])
         cases.append((f"summary {rows:,} transactions", "summary", path, True))
@@ -327,8 +333,7 @@ def main(argv: list[str] | None = None) -> None:
             "# CLV benchmark: laoke vs lifetimes",
             "",
             f"Run {dt.date.today().isoformat()} with `python bench/clv.py "
-            f"--sizes {args.sizes} --skip-lifetimes-above {args.skip_lifetimes_above:g} "
-            f"--skip-lifetimes-pnbd-above {args.skip_lifetimes_pnbd_above:g}` on "
+            f"{' '.join(argv if argv is not None else sys.argv[1:])}` on "
             f"{platform.platform()}, Python {platform.python_version()}, "
             f"{os.cpu_count()} cores.",
             "",
