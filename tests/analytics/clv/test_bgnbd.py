@@ -95,3 +95,14 @@ def test_compression_does_not_change_the_fit(cdnow_reference):
     data = compress_summary(ref["x"], ref["t_x"], ref["T"])
     assert data.n_customers == 2357
     assert data.x.shape[0] < 2357
+
+
+def test_predictions_stay_finite_for_heavy_buyers():
+    x = np.array([0, 10, 300, 1000])
+    t_x = np.where(x > 0, 38.0, 0.0)
+    age = np.full(4, 38.86)
+    for horizon in (39.0, 390.0):
+        got = bgnbd.conditional_expected_purchases(PUBLISHED, horizon, x, t_x, age)
+        assert np.all(np.isfinite(got))
+        assert np.all(got >= 0)
+    assert bgnbd.probability_alive(PUBLISHED, x, t_x, age)[3] < 1e-5

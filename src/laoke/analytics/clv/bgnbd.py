@@ -210,7 +210,10 @@ def conditional_expected_purchases(
     x, t_x, age = validate_summary(frequency, recency, age)
     t = np.asarray(t, dtype=np.float64)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    ratio = (alpha + age) / (alpha + age + t)
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
-    numer = (a + b + x - 1) / (a - 1) * (1 - ratio ** (r + x) * hyp)
+    z = t / (alpha + age + t)
+    # Eq. 10 has ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z), whose 2F1 overflows
+    # for heavy buyers. Euler's transformation turns it into the equal, bounded
+    # (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z).
+    hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    numer = (a + b + x - 1) / (a - 1) * (1 - (1 - z) ** (a - 1) * hyp)
     return numer / (1.0 + _odds_dead(params, x, t_x, age))
