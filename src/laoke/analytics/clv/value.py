@@ -129,7 +129,8 @@ def simulate_future_purchases(
     p = params
     lam = rng.gamma((p.r + x)[:, None], 1.0 / (p.alpha + t_age)[:, None], shape)
     if isinstance(p, bgnbd.BgNbdParams):
-        drop = rng.beta(p.a, (p.b + x)[:, None], shape)
+        # Beta draws can underflow to 0, which Generator.geometric rejects.
+        drop = np.maximum(rng.beta(p.a, (p.b + x)[:, None], shape), 1e-300)
         count = np.minimum(rng.poisson(lam * t), rng.geometric(drop))
     else:
         mu = rng.gamma(p.s, 1.0 / (p.beta + t_age)[:, None], shape)
