@@ -18,8 +18,9 @@ Conventions (those of Fader, Hardie & Lee 2005 and the CDNOW reference files):
 Times are expressed in a named :class:`TimeUnit`: a day, a week (7 days) or a month,
 defined calendar-independently as 365.25 / 12 = 30.4375 days.
 
-The implementation is sort-based and vectorised (one ``argsort`` of a combined
-customer/day integer key, then segment reductions): memory is linear in the input.
+The implementation is sort-based and vectorised: one sort of an int64 key packing
+customer code, day and (when amounts are given) row index, then segment reductions
+over the sorted runs; no Python loop per row, memory linear in the input.
 """
 
 from __future__ import annotations
