@@ -138,8 +138,11 @@ def _run_worker(
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", side, "--case", case,
            "--data", str(path), "--repeat", str(repeat)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-3:]
         return {"error": " | ".join(tail) or f"exit {done.returncode}"}
