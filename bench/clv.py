@@ -70,13 +70,21 @@ def worker_ours(case: str, path: str, repeat: int) -> dict:
         ids, dates, amounts = d["ids"], d["dates"], d["amounts"]
         for _ in range(repeat):
             start = time.perf_counter()
-            s = summarize_transactions(ids, dates, amounts, as_of=str(d["as_of"]),
-                                       time_unit="day")
+            s = summarize_transactions(ids, dates, amounts, as_of=str(d["as_of"]), time_unit="day")
             times.append(time.perf_counter() - start)
-        np.savez(path.replace(".npz", ".ours.npz"), ids=s.customer_id, frequency=s.frequency,
-                 recency=s.recency, T=s.T, monetary=s.monetary_value)
-        return {"seconds": statistics.median(times), "peak_rss_mb": _peak_rss_mb(),
-                "n_customers": s.n_customers}
+        np.savez(
+            path.replace(".npz", ".ours.npz"),
+            ids=s.customer_id,
+            frequency=s.frequency,
+            recency=s.recency,
+            T=s.T,
+            monetary=s.monetary_value,
+        )
+        return {
+            "seconds": statistics.median(times),
+            "peak_rss_mb": _peak_rss_mb(),
+            "n_customers": s.n_customers,
+        }
     fitter = fit_bgnbd if case == "bgnbd" else fit_pnbd
     frequency, recency, age = d["frequency"], d["recency"], d["T"]
     for _ in range(repeat):
@@ -102,18 +110,28 @@ def worker_lifetimes(case: str, path: str) -> dict:
     if case == "summary":
         from lifetimes.utils import summary_data_from_transaction_data
 
-        df = pd.DataFrame({"id": d["ids"], "date": pd.to_datetime(d["dates"]),
-                           "amount": d["amounts"]})
+        df = pd.DataFrame(
+            {"id": d["ids"], "date": pd.to_datetime(d["dates"]), "amount": d["amounts"]}
+        )
         start = time.perf_counter()
         s = summary_data_from_transaction_data(
-            df, "id", "date", monetary_value_col="amount",
-            observation_period_end=pd.Timestamp(str(d["as_of"])), freq="D",
+            df,
+            "id",
+            "date",
+            monetary_value_col="amount",
+            observation_period_end=pd.Timestamp(str(d["as_of"])),
+            freq="D",
         )
         seconds = time.perf_counter() - start
         s = s.sort_index()
-        np.savez(path.replace(".npz", ".lifetimes.npz"), ids=s.index.to_numpy(),
-                 frequency=s["frequency"].to_numpy(), recency=s["recency"].to_numpy(),
-                 T=s["T"].to_numpy(), monetary=s["monetary_value"].to_numpy())
+        np.savez(
+            path.replace(".npz", ".lifetimes.npz"),
+            ids=s.index.to_numpy(),
+            frequency=s["frequency"].to_numpy(),
+            recency=s["recency"].to_numpy(),
+            T=s["T"].to_numpy(),
+            monetary=s["monetary_value"].to_numpy(),
+        )
         return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "n_customers": len(s)}
     from lifetimes import BetaGeoFitter, ParetoNBDFitter
 
@@ -135,12 +153,23 @@ def worker_lifetimes(case: str, path: str) -> dict:
 def _run_worker(
     python: Path, side: str, case: str, path: Path, timeout: float, repeat: int = 1
 ) -> dict:
-    cmd = [str(python), str(Path(__file__).resolve()), "--worker", side, "--case", case,
-           "--data", str(path), "--repeat", str(repeat)]
+    cmd = [
+        str(python),
+        str(Path(__file__).resolve()),
+        "--worker",
+        side,
+        "--case",
+        case,
+        "--data",
+        str(path),
+        "--repeat",
+        str(repeat),
+    ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:g} s"}
     if done.returncode != 0:
@@ -162,8 +191,12 @@ def _cdnow_case() -> Path:
     from laoke.analytics.clv import summarize_transactions
     from laoke.analytics.clv.transactions_file import read_transactions
 
-    log = read_transactions(CDNOW / "CDNOW_master.txt", customer_col="customer_id",
-                            date_col="date", amount_col="dollar_value")
+    log = read_transactions(
+        CDNOW / "CDNOW_master.txt",
+        customer_col="customer_id",
+        date_col="date",
+        amount_col="dollar_value",
+    )
     s = summarize_transactions(log.customer_id, log.date, as_of="1997-09-30")
     path = OUT / "cdnow_master.npz"
     np.savez(path, frequency=s.frequency, recency=s.recency, T=s.T)
@@ -202,8 +235,9 @@ def _log_case(n_rows: int, seed: int) -> Path:
     amounts = np.round(rng.gamma(2.0, 20.0, ids.shape[0]), 2)
     perm = rng.permutation(ids.shape[0])
     path = OUT / f"log_{ids.shape[0]}.npz"
-    np.savez(path, ids=ids[perm], dates=dates[perm], amounts=amounts[perm],
-             as_of=np.array("2021-06-30"))
+    np.savez(
+        path, ids=ids[perm], dates=dates[perm], amounts=amounts[perm], as_of=np.array("2021-06-30")
+    )
     return path
 
 
@@ -233,8 +267,7 @@ def _agree(model: str, ours: dict, theirs: dict, path: Path) -> str:
     same = all(_sig4(ours["params"][k]) == _sig4(theirs["params"][k]) for k in ours["params"])
     worst = max(abs(ours["params"][k] / theirs["params"][k] - 1) for k in ours["params"])
     gain = ours["log_likelihood"] - _ll_at(model, theirs["params"], path)
-    return (f"{'yes' if same else 'no'} (max rel. diff {worst:.1e}; "
-            f"LL ours − theirs {gain:+.2g})")
+    return f"{'yes' if same else 'no'} (max rel. diff {worst:.1e}; LL ours − theirs {gain:+.2g})"
 
 
 def _summary_agreement(path: Path) -> str:
@@ -244,28 +277,52 @@ def _summary_agreement(path: Path) -> str:
     b = np.load(str(path).replace(".npz", ".lifetimes.npz"))
     if a["ids"].shape != b["ids"].shape or not np.array_equal(a["ids"], b["ids"]):
         return "different customers"
-    ok = (np.array_equal(a["frequency"], b["frequency"]) and np.allclose(a["recency"], b["recency"])
-          and np.allclose(a["T"], b["T"]) and np.allclose(a["monetary"], b["monetary"]))
+    ok = (
+        np.array_equal(a["frequency"], b["frequency"])
+        and np.allclose(a["recency"], b["recency"])
+        and np.allclose(a["T"], b["T"])
+        and np.allclose(a["monetary"], b["monetary"])
+    )
     return "identical x, t_x, T, m̄" if ok else "differs"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1e6,1e7", help="synthetic customer counts")
-    parser.add_argument("--skip-lifetimes-above", type=float, default=1e7,
-                        help="skip lifetimes' BG/NBD above this many customers")
-    parser.add_argument("--skip-lifetimes-pnbd-above", type=float, default=1e6,
-                        help="skip lifetimes' Pareto/NBD above this many customers")
-    parser.add_argument("--summary-rows", type=float, default=1.05e7,
-                        help="transactions in the summary case (0 to skip)")
+    parser.add_argument(
+        "--skip-lifetimes-above",
+        type=float,
+        default=1e7,
+        help="skip lifetimes' BG/NBD above this many customers",
+    )
+    parser.add_argument(
+        "--skip-lifetimes-pnbd-above",
+        type=float,
+        default=1e6,
+        help="skip lifetimes' Pareto/NBD above this many customers",
+    )
+    parser.add_argument(
+        "--summary-rows",
+        type=float,
+        default=1.05e7,
+        help="transactions in the summary case (0 to skip)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="our runs per case (median reported); lifetimes runs once")
-    parser.add_argument("--cases", default="cdnow,synthetic,summary",
-                        help="which case groups to run (comma-separated)")
-    parser.add_argument("--models", default="bgnbd,pnbd",
-                        help="purchase models for the cdnow and synthetic cases")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="our runs per case (median reported); lifetimes runs once",
+    )
+    parser.add_argument(
+        "--cases",
+        default="cdnow,synthetic,summary",
+        help="which case groups to run (comma-separated)",
+    )
+    parser.add_argument(
+        "--models", default="bgnbd,pnbd", help="purchase models for the cdnow and synthetic cases"
+    )
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
     parser.add_argument("--worker", choices=["ours", "lifetimes"], help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -295,8 +352,9 @@ def main(argv: list[str] | None = None) -> None:
             limit = args.skip_lifetimes_above
             if m == "pnbd":
                 limit = min(limit, args.skip_lifetimes_pnbd_above)
-            cases.append((f"synthetic {n:,} · {names[m]}", m, _synthetic_case(m, n, args.seed),
-                          n <= limit))
+            cases.append(
+                (f"synthetic {n:,} · {names[m]}", m, _synthetic_case(m, n, args.seed), n <= limit)
+            )
     if "summary" in groups and args.summary_rows > 0:
         path = _log_case(int(args.summary_rows), args.seed)
         rows = int(path.stem.split("_")[1])
@@ -310,8 +368,11 @@ def main(argv: list[str] | None = None) -> None:
     print(lines[0], flush=True)
     for label, model, path, with_lt in cases:
         ours = _run_worker(our_python, "ours", model, path, args.timeout, args.repeat)
-        theirs = (_run_worker(lt_python, "lifetimes", model, path, args.timeout)
-                  if with_lt else {"skipped": True})
+        theirs = (
+            _run_worker(lt_python, "lifetimes", model, path, args.timeout)
+            if with_lt
+            else {"skipped": True}
+        )
         o_s = ours.get("seconds", math.nan)
         t_s = theirs.get("seconds", math.nan)
         ratio = f"{t_s / o_s:.1f}×" if with_lt and "seconds" in theirs else "—"
@@ -323,11 +384,18 @@ def main(argv: list[str] | None = None) -> None:
             tp = ", ".join(f"{_sig4(v)}" for v in theirs.get("params", {}).values()) or "—"
             params = f"{op} / {tp}"
             agree = _agree(model, ours, theirs, path)
-        t_cell = (f"{t_s:.2f}" if "seconds" in theirs else
-                  "skipped" if theirs.get("skipped") else f"error: {theirs.get('error')}")
+        t_cell = (
+            f"{t_s:.2f}"
+            if "seconds" in theirs
+            else "skipped"
+            if theirs.get("skipped")
+            else f"error: {theirs.get('error')}"
+        )
         o_cell = f"{o_s:.2f}" if "seconds" in ours else f"error: {ours.get('error')}"
-        line = (f"| {label} | {o_cell} | {t_cell} | {ratio} | {params} | {agree} "
-                f"| {ours.get('peak_rss_mb', math.nan):.0f} |")
+        line = (
+            f"| {label} | {o_cell} | {t_cell} | {ratio} | {params} | {agree} "
+            f"| {ours.get('peak_rss_mb', math.nan):.0f} |"
+        )
         lines.append(line)
         print(line, flush=True)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from laoke.accounts.cli import org_app, token_app, user_app
+from laoke.analytics.clv.transactions_cli import clv_app
 from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
 
@@ -20,6 +21,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(customers_app, name="customers")
+app.add_typer(clv_app, name="clv")
 
 
 @app.command()

@@ -22,8 +22,18 @@ def headered_sample(cdnow, tmp_path):
 
 
 def _fit_args(path, *extra):
-    return ["fit", "--transactions", str(path), "--customer-col", "customer",
-            "--date-col", "date", "--calibration-end", "1997-09-30", *extra]
+    return [
+        "fit",
+        "--transactions",
+        str(path),
+        "--customer-col",
+        "customer",
+        "--date-col",
+        "date",
+        "--calibration-end",
+        "1997-09-30",
+        *extra,
+    ]
 
 
 def test_it_prints_one_json_object(headered_sample):
@@ -33,22 +43,39 @@ def test_it_prints_one_json_object(headered_sample):
     out = json.loads(result.stdout)
     assert out["model"] == "bgnbd"
     assert {k: round(v, 3) for k, v in out["params"].items()} == {
-        "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
     }
     assert round(out["log_likelihood"], 1) == -9582.4
     assert out["n_customers"] == 2357
     assert set(out["standard_errors"]) == {"r", "alpha", "a", "b"}
     assert {k: round(v, 2) for k, v in out["spend_params"].items()} == {
-        "p": 6.25, "q": 3.74, "gamma": 15.44
+        "p": 6.25,
+        "q": 3.74,
+        "gamma": 15.44,
     }
     assert out["fit_seconds"] >= 0
     assert out["time_unit"] == "week"
 
 
 def test_it_reads_headerless_files_by_position(cdnow):
-    args = ["fit", "--transactions", str(cdnow / "CDNOW_sample.txt"), "--no-header",
-            "--customer-col", "2", "--date-col", "3", "--calibration-end", "1997-09-30",
-            "--model", "pnbd", "--json"]
+    args = [
+        "fit",
+        "--transactions",
+        str(cdnow / "CDNOW_sample.txt"),
+        "--no-header",
+        "--customer-col",
+        "2",
+        "--date-col",
+        "3",
+        "--calibration-end",
+        "1997-09-30",
+        "--model",
+        "pnbd",
+        "--json",
+    ]
     result = runner.invoke(clv_app, args)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -64,11 +91,19 @@ def test_it_reports_a_refused_spend_model(cdnow, tmp_path):
     for row in rows:
         counts[row[1]] = counts.get(row[1], 0) + 1
     path = tmp_path / "log.csv"
-    path.write_text("customer,date,amount\n" + "".join(
-        f"{row[1]},{row[2]},{10.0 * counts[row[1]] + float(row[4]) / 100}\n" for row in rows
-    ))
-    out = fit_transactions_file(path, customer_col="customer", date_col="date",
-                                amount_col="amount", calibration_end="1997-09-30")
+    path.write_text(
+        "customer,date,amount\n"
+        + "".join(
+            f"{row[1]},{row[2]},{10.0 * counts[row[1]] + float(row[4]) / 100}\n" for row in rows
+        )
+    )
+    out = fit_transactions_file(
+        path,
+        customer_col="customer",
+        date_col="date",
+        amount_col="amount",
+        calibration_end="1997-09-30",
+    )
     assert "spend_params" not in out
     assert "Pearson correlation" in out["spend_error"]
     assert out["params"]["r"] > 0
@@ -84,8 +119,10 @@ def test_it_prints_a_table_without_json(headered_sample):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--transactions", "/no/such/file.csv", "--customer-col", "c", "--date-col", "d"],
-         "cannot read /no/such/file.csv"),
+        (
+            ["--transactions", "/no/such/file.csv", "--customer-col", "c", "--date-col", "d"],
+            "cannot read /no/such/file.csv",
+        ),
     ],
 )
 def test_it_fails_in_one_line_on_unreadable_input(args, message):
@@ -96,8 +133,18 @@ def test_it_fails_in_one_line_on_unreadable_input(args, message):
 
 
 def test_it_names_a_missing_column(headered_sample):
-    result = runner.invoke(clv_app, ["fit", "--transactions", str(headered_sample),
-                                     "--customer-col", "client", "--date-col", "date"])
+    result = runner.invoke(
+        clv_app,
+        [
+            "fit",
+            "--transactions",
+            str(headered_sample),
+            "--customer-col",
+            "client",
+            "--date-col",
+            "date",
+        ],
+    )
     assert result.exit_code == 2
     assert "customer column 'client' not found" in result.stderr
 
@@ -105,7 +152,9 @@ def test_it_names_a_missing_column(headered_sample):
 def test_it_rejects_unparseable_dates(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("customer,date\n1,yesterday\n")
-    result = runner.invoke(clv_app, ["fit", "--transactions", str(path),
-                                     "--customer-col", "customer", "--date-col", "date"])
+    result = runner.invoke(
+        clv_app,
+        ["fit", "--transactions", str(path), "--customer-col", "customer", "--date-col", "date"],
+    )
     assert result.exit_code == 2
     assert "cannot parse dates" in result.stderr

@@ -43,8 +43,9 @@ def test_discounting_lowers_value_and_spend_scales_it():
 
 def test_it_rejects_a_meaningless_horizon():
     with pytest.raises(ValueError, match="horizon_periods"):
-        discounted_expected_purchases(BG, X, TX, AGE, horizon_periods=0, period_length=1,
-                                      discount_rate=0.0)
+        discounted_expected_purchases(
+            BG, X, TX, AGE, horizon_periods=0, period_length=1, discount_rate=0.0
+        )
 
 
 @pytest.mark.parametrize("params", [BG, PN])

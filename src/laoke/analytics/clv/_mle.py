@@ -185,7 +185,9 @@ def maximize(
     )
 
 
-def _lbfgs(fg: LogLikGrad, theta0: NDArray[np.float64], scale: float, gtol: float):
+def _lbfgs(
+    fg: LogLikGrad, theta0: NDArray[np.float64], scale: float, gtol: float
+) -> optimize.OptimizeResult:
     def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         f, g = fg(theta)
         if not np.isfinite(f) or not np.all(np.isfinite(g)):

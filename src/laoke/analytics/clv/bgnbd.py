@@ -188,7 +188,9 @@ def probability_alive(
     return 1.0 / (1.0 + _odds_dead(params, x, t_x, age))
 
 
-def _odds_dead(params: BgNbdParams, x, t_x, age) -> NDArray[np.float64]:
+def _odds_dead(
+    params: BgNbdParams, x: NDArray[np.float64], t_x: NDArray[np.float64], age: NDArray[np.float64]
+) -> NDArray[np.float64]:
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     xm1 = np.where(x > 0, x - 1.0, 1.0)
     log_odds = np.log(a / (b + xm1)) + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))

@@ -269,6 +269,10 @@ def thin(data: CompressedSummary, max_customers: int, seed: int = 0) -> Compress
     x = data.x[keep]
     x_values, x_index = np.unique(x, return_inverse=True)
     return CompressedSummary(
-        x=x, t_x=data.t_x[keep], T=data.T[keep], weight=w[keep],
-        x_values=x_values, x_index=x_index.reshape(-1),
+        x=x,
+        t_x=data.t_x[keep],
+        T=data.T[keep],
+        weight=w[keep],
+        x_values=x_values,
+        x_index=x_index.reshape(-1),
     )

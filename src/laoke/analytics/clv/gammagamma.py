@@ -99,8 +99,13 @@ def log_likelihood(
     xs, ms = np.where(rep, x, 1.0), np.where(rep, m, 1.0)
     px = p * xs
     ll = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-        + (px - 1) * np.log(ms) + px * np.log(xs) - (px + q) * np.log(g + xs * ms)
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * np.log(ms)
+        + px * np.log(xs)
+        - (px + q) * np.log(g + xs * ms)
     )
     return np.where(rep, ll, np.nan)
 
@@ -113,8 +118,13 @@ def _loglik_grad(
     log_m, log_x, log_gxm = np.log(m), np.log(x), np.log(g + x * m)
     psi_pxq = digamma(px + q)
     ll = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-        + (px - 1) * log_m + px * log_x - (px + q) * log_gxm
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + (px - 1) * log_m
+        + px * log_x
+        - (px + q) * log_gxm
     )
     d_p = x * (psi_pxq - digamma(px) + log_m + log_x - log_gxm)
     d_q = psi_pxq - digamma(q) + np.log(g) - log_gxm

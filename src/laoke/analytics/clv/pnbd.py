@@ -87,7 +87,12 @@ def _log_a0(log_k_tx: NDArray, log_k_t: NDArray) -> NDArray:
         return log_k_tx + np.log(-np.expm1(np.minimum(log_k_t - log_k_tx, 0.0)))
 
 
-def _parts(params: ParetoNbdParams, x, t_x, age):
+def _parts(
+    params: ParetoNbdParams,
+    x: NDArray[np.float64],
+    t_x: NDArray[np.float64],
+    age: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     log_a0 = _log_a0(_log_k(r, alpha, s, beta, x, t_x), _log_k(r, alpha, s, beta, x, age))
     term1 = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
@@ -109,7 +114,7 @@ def log_likelihood(
 class _PairIndex:
     """Distinct (x, t) pairs over t ∈ {t_x, T} of the compressed rows."""
 
-    def __init__(self, x: NDArray, t_x: NDArray, age: NDArray, x_index: NDArray):
+    def __init__(self, x: NDArray, t_x: NDArray, age: NDArray, x_index: NDArray) -> None:
         t_all = np.concatenate([t_x, age])
         t_vals, t_idx = np.unique(t_all, return_inverse=True)
         key = np.concatenate([x_index, x_index]).astype(np.int64) * t_vals.shape[0]

@@ -108,14 +108,26 @@ def _clv() -> None:
 @clv_app.command("fit")
 def fit_command(
     transactions: Annotated[Path, typer.Option(help="Transaction file (CSV or whitespace).")],
-    customer_col: Annotated[str, typer.Option(help="Customer id column (name, or 1-based index with --no-header).")],  # noqa: E501
+    customer_col: Annotated[
+        str, typer.Option(help="Customer id column (name, or 1-based index with --no-header).")
+    ],
     date_col: Annotated[str, typer.Option(help="Date column (YYYYMMDD or YYYY-MM-DD).")],
-    amount_col: Annotated[str | None, typer.Option(help="Amount column; enables Gamma-Gamma.")] = None,  # noqa: E501
+    amount_col: Annotated[
+        str | None, typer.Option(help="Amount column; enables Gamma-Gamma.")
+    ] = None,
     date_format: Annotated[str | None, typer.Option(help="strptime format, e.g. %d/%m/%Y.")] = None,
-    header: Annotated[bool, typer.Option("--header/--no-header", help="First line names the columns.")] = True,  # noqa: E501
-    as_of: Annotated[str | None, typer.Option(help="Last observed day (default: last date in file).")] = None,  # noqa: E501
-    calibration_end: Annotated[str | None, typer.Option(help="Last calibration day (default: as-of).")] = None,  # noqa: E501
-    time_unit: Annotated[TimeUnit, typer.Option(help="Time unit; a month is 365.25/12 days.")] = TimeUnit.WEEK,  # noqa: E501
+    header: Annotated[
+        bool, typer.Option("--header/--no-header", help="First line names the columns.")
+    ] = True,
+    as_of: Annotated[
+        str | None, typer.Option(help="Last observed day (default: last date in file).")
+    ] = None,
+    calibration_end: Annotated[
+        str | None, typer.Option(help="Last calibration day (default: as-of).")
+    ] = None,
+    time_unit: Annotated[
+        TimeUnit, typer.Option(help="Time unit; a month is 365.25/12 days.")
+    ] = TimeUnit.WEEK,
     model: Annotated[PurchaseModel, typer.Option(help="Purchase model.")] = PurchaseModel.BGNBD,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
