@@ -82,10 +82,9 @@ class Customer(TenantRow, Timestamps, Base):
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
     erased_at: Mapped[datetime | None] = mapped_column()
     pseudonym: Mapped[str | None] = mapped_column(String(32))
-    # Where an imported customer came from: the import job and the spreadsheet row.
-    import_job_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("import_jobs.id", ondelete="SET NULL")
-    )
+    # Where an imported customer came from: the import job and the spreadsheet row
+    # (a plain pointer, like the audit log's target ids: the job may be deleted later).
+    import_job_id: Mapped[int | None] = mapped_column(BigId)
     import_row: Mapped[int | None] = mapped_column(Integer)
 
     phones: Mapped[list[CustomerPhone]] = relationship(
