@@ -9,6 +9,7 @@ import typer
 from laoke.accounts.cli import org_app, token_app, user_app
 from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
+from laoke.imports.cli import export_app, import_app
 
 app = typer.Typer(
     name="laoke",
@@ -20,6 +21,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(customers_app, name="customers")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 @app.command()

@@ -63,7 +63,7 @@ class Catalogue:
             for synonym in (spec.key, *spec.synonyms):
                 norm = normalise_header(synonym)
                 self._exact.setdefault(norm, spec.key)
-                if spec.fuzzy and len(norm) >= 2:
+                if spec.fuzzy and len(norm) >= (2 if not norm.isascii() else 5):
                     self._contains.append((norm, spec.key))
         self._contains.sort(key=lambda item: -len(item[0]))
 
@@ -82,7 +82,11 @@ class Catalogue:
     def is_known(self, header: str) -> bool:
         """For finding the header row: does this cell look like one of our headers?"""
         norm = normalise_header(header)
-        return bool(norm) and len(norm) <= 20 and (self.exact(header) or self.fuzzy(header)) is not None
+        return (
+            bool(norm)
+            and len(norm) <= 20
+            and (self.exact(header) or self.fuzzy(header)) is not None
+        )
 
     def detect(self, headers: list[str]) -> list[str]:
         """A target per column: a field key, or CUSTOM for what we do not recognise."""
@@ -102,7 +106,9 @@ class Catalogue:
                 taken.add(key)
         return targets
 
-    def apply_overrides(self, headers: list[str], targets: list[str], overrides: Mapping) -> list[str]:
+    def apply_overrides(
+        self, headers: list[str], targets: list[str], overrides: Mapping
+    ) -> list[str]:
         """Change some columns' targets; columns are named by header text or by letter (A, B…)."""
         result = list(targets)
         letters = {column_letter(i): i for i in range(len(headers))}

@@ -99,8 +99,10 @@ class TableReader:
         sheet: str | None = None,
         header_score: Callable[[str], bool] | None = None,
         limits: Limits | None = None,
+        header_row: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self._forced_header = header_row
         self.kind = check_file(self.path, limits)
         self._header_score = header_score or (lambda _text: False)
         self._workbook: Any = None
@@ -187,6 +189,8 @@ class TableReader:
 
     def _find_header(self, head: list[tuple[int, list[str]]]) -> TableInfo:
         filled = [(n, cells) for n, cells in head[:HEADER_SCAN_ROWS] if any(cells)]
+        if self._forced_header is not None:
+            filled = [(n, c) for n, c in filled if n == self._forced_header] or filled
         if not filled:
             raise NoHeader()
         widest = max(sum(1 for c in cells if c) for _, cells in filled)
@@ -271,6 +275,18 @@ class TableReader:
                 continue
             yield number, cells if len(cells) >= width else _pad(cells, width)
 
+    def fraction(self, row_number: int) -> float:
+        """How far through the table `row_number` is, 0..1 (for progress bars)."""
+        if self.kind is FileKind.TEXT:
+            if self._text is None:
+                return 0.0
+            try:
+                return self._text.buffer.tell() / max(self.path.stat().st_size, 1)
+            except (OSError, ValueError):
+                return 0.0
+        total = self._row_offset + (self._sheet.height or 0)
+        return row_number / max(total, 1)
+
     def close(self) -> None:
         if self._text is not None:
             self._text.close()
@@ -292,9 +308,12 @@ def open_table(
     sheet: str | None = None,
     header_score: Callable[[str], bool] | None = None,
     limits: Limits | None = None,
+    header_row: int | None = None,
 ) -> TableReader:
     """Check the file, open it, find the header. Raises a `DomainError` saying what is wrong."""
-    return TableReader(path, sheet=sheet, header_score=header_score, limits=limits)
+    return TableReader(
+        path, sheet=sheet, header_score=header_score, limits=limits, header_row=header_row
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------

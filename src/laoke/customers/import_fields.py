@@ -1,0 +1,377 @@
+"""Customer import: the field catalogue and how one spreadsheet row becomes a candidate.
+
+A value we cannot use in its field (a birthday we cannot read, an unknown gender word, an
+email that is not one) never sinks the row: the row is taken in, the original text is kept
+as a custom attribute under its column's header, and the report notes it. A row is
+rejected only when it cannot become a customer: no name, or nothing to tell the person
+apart by (no valid phone, WeChat id, email or external id) — without a key, re-importing
+the file could not find it again.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from laoke.customers.service import MAX_TAG_LENGTH, clean_email
+from laoke.errors import N_, DomainError
+from laoke.imports.mapping import CUSTOM, IGNORE, Catalogue, FieldSpec
+from laoke.imports.readers import column_letter
+from laoke.imports.values import (
+    PhoneValue,
+    parse_bool,
+    parse_date,
+    parse_gender,
+    parse_phones,
+    parse_power,
+    split_tags,
+)
+
+NOTES_ATTRIBUTE = "备注"
+MAX_ATTRIBUTE_NAME = 64
+
+
+def _synonyms(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split("|"))
+
+
+CUSTOMER_FIELDS = Catalogue(
+    (
+        FieldSpec(
+            "name",
+            N_("Name"),
+            _synonyms(
+                "姓名|客户姓名|客户名称|客户名|顾客姓名|会员姓名|名字|联系人|真实姓名|"
+                "客戶姓名|客戶名稱|顧客姓名|會員姓名|聯絡人|聯繫人|真實姓名|"
+                "name|full name|customer name|customer|contact name|contact"
+            ),
+        ),
+        FieldSpec(
+            "nickname",
+            N_("Nickname"),
+            _synonyms("昵称|暱稱|称呼|稱呼|微信昵称|微信暱稱|nickname|nick name|alias"),
+        ),
+        FieldSpec(
+            "phones",
+            N_("Phone numbers"),
+            _synonyms(
+                "手机|手机号|手机号码|电话|电话号码|联系电话|联系方式|移动电话|座机|固话|"
+                "手機|手機號|手機號碼|電話|電話號碼|聯絡電話|聯繫電話|聯絡方式|行動電話|座機|市話|"
+                "mobile|phone|phone number|tel|telephone|cell|cellphone|mobile phone|contact number"
+            ),
+            multiple=True,
+        ),
+        FieldSpec(
+            "wechat_id",
+            N_("WeChat id"),
+            _synonyms(
+                "微信|微信号|微信號|微信id|微信账号|微信帳號|微信號碼|wechat|wechat id|weixin|wx"
+            ),
+        ),
+        FieldSpec(
+            "email",
+            N_("Email"),
+            _synonyms("邮箱|电子邮箱|电子邮件|郵箱|電子郵件|電郵|email|e-mail|mail"),
+        ),
+        FieldSpec(
+            "address",
+            N_("Address"),
+            _synonyms(
+                "地址|收货地址|收貨地址|住址|联系地址|聯絡地址|家庭住址|通讯地址|通訊地址|送货地址|"
+                "送貨地址|address|shipping address|delivery address"
+            ),
+        ),
+        FieldSpec(
+            "birthday",
+            N_("Birthday"),
+            _synonyms("生日|出生日期|出生年月日|生辰|birthday|birth date|date of birth|dob"),
+        ),
+        FieldSpec("gender", N_("Gender"), _synonyms("性别|性別|gender|sex")),
+        FieldSpec(
+            "tags",
+            N_("Tags"),
+            _synonyms("标签|標籤|客户标签|客戶標籤|分类|分類|tags|tag|labels|label"),
+            multiple=True,
+        ),
+        FieldSpec(
+            "notes",
+            N_("Notes"),
+            _synonyms("备注|備註|备注信息|说明|說明|remark|remarks|notes|note|comments"),
+            multiple=True,
+        ),
+        FieldSpec(
+            "source_channel",
+            N_("Source channel"),
+            _synonyms(
+                "来源|渠道|客户来源|来源渠道|获客渠道|來源|客戶來源|來源渠道|獲客渠道|"
+                "source|channel|lead source|source channel"
+            ),
+        ),
+        FieldSpec(
+            "owner",
+            N_("Owner (staff name or email)"),
+            _synonyms(
+                "负责人|跟进人|归属人|所属销售|销售顾问|专属顾问|负责销售|"
+                "負責人|跟進人|歸屬人|所屬銷售|銷售顧問|專屬顧問|"
+                "owner|sales rep|salesperson|account owner|assigned to"
+            ),
+            fuzzy=False,
+        ),
+        FieldSpec(
+            "needs",
+            N_("Needs"),
+            _synonyms("需求|需求信息|客户需求|需求資訊|客戶需求|needs|requirements|interests"),
+        ),
+        FieldSpec(
+            "purchasing_power",
+            N_("Purchasing power"),
+            _synonyms(
+                "购买力|消费能力|消费水平|購買力|消費能力|消費水平|purchasing power|spending power"
+            ),
+        ),
+        FieldSpec(
+            "social_circle",
+            N_("Social circle"),
+            _synonyms("圈层|圈子|社交圈|圈層|social circle|circle"),
+        ),
+        FieldSpec(
+            "marketing_consent",
+            N_("Marketing consent"),
+            _synonyms(
+                "营销同意|同意营销|接受营销|是否同意营销|接收推送|同意接收|行銷同意|同意行銷|接受行銷|"
+                "consent|marketing consent|opt in|opt-in|subscribed"
+            ),
+        ),
+        FieldSpec(
+            "external_id",
+            N_("External id"),
+            _synonyms(
+                "客户编号|会员号|会员编号|会员卡号|客戶編號|會員號|會員編號|會員卡號|"
+                "customer id|external id|member id|member no"
+            ),
+            fuzzy=False,
+        ),
+    )
+)
+
+TEXT_LIMITS = {
+    "nickname": 100,
+    "wechat_id": 64,
+    "address": 500,
+    "source_channel": 64,
+    "needs": 5000,
+    "social_circle": 5000,
+    "external_id": 100,
+}
+_SIMPLE_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def detect_mapping(headers: list[str]) -> list[str]:
+    """Targets per column; a lone nickname column stands in for the name."""
+    targets = CUSTOMER_FIELDS.detect(headers)
+    if "name" not in targets and "nickname" in targets:
+        targets[targets.index("nickname")] = "name"
+    return targets
+
+
+Note = tuple[str, dict[str, Any]]
+"""(message id, params) — translated when the report is written."""
+
+
+@dataclass
+class Candidate:
+    """One row on its way into the pool."""
+
+    row: int
+    values: list[str]
+    name: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    phones: list[PhoneValue] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    custom: dict[str, str] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    reject: Note | None = None
+
+    def identity_keys(self) -> list[tuple[str, str]]:
+        """Identity keys in the order duplicates are looked for: phones, WeChat, email, id."""
+        keys = [("p", p.e164) for p in self.phones]
+        if wechat := self.fields.get("wechat_id"):
+            keys.append(("w", wechat))
+        if email := self.fields.get("email"):
+            keys.append(("e", email))
+        if external := self.fields.get("external_id"):
+            keys.append(("x", external))
+        return keys
+
+    def fold(self, other: Candidate, claimable: set[str]) -> None:
+        """Take what `other` (a later row of the same person) adds; this row's values win."""
+        for key, value in other.fields.items():
+            if self.fields.get(key) in (None, "", "unknown"):
+                self.fields[key] = value
+        if self.fields.get("marketing_consent") is False and other.fields.get("marketing_consent"):
+            self.fields["marketing_consent"] = True
+        known = {p.e164 for p in self.phones}
+        self.phones += [p for p in other.phones if p.e164 not in known and p.e164 in claimable]
+        self.tags += [
+            t for t in other.tags if t.casefold() not in {x.casefold() for x in self.tags}
+        ]
+        for key, value in other.custom.items():
+            self.custom.setdefault(key, value)
+
+
+@dataclass
+class RowContext:
+    headers: list[str]
+    mapping: list[str]
+    day_first: bool | None
+    staff_by_key: dict[str, int]
+    owner_fixed: int | None  # a salesperson's imports are theirs
+
+
+def _attribute_name(header: str) -> str:
+    return header.strip()[:MAX_ATTRIBUTE_NAME] or "?"
+
+
+def parse_row(ctx: RowContext, number: int, cells: list[str]) -> Candidate:
+    c = Candidate(row=number, values=cells)
+    notes: list[str] = []
+    bad_phones: list[str] = []
+    mapping, headers = ctx.mapping, ctx.headers
+    for index, text in enumerate(cells):
+        if not text:
+            continue
+        if index >= len(mapping):
+            c.custom.setdefault(column_letter(index), text)
+            continue
+        target = mapping[index]
+        header = headers[index]
+        if target == IGNORE:
+            continue
+        if target == CUSTOM:
+            c.custom.setdefault(_attribute_name(header), text)
+            continue
+        try:
+            _take(ctx, c, target, text, bad_phones, notes)
+        except DomainError as exc:
+            c.notes.append((exc.message, {**exc.params, "column": header}))
+            c.custom.setdefault(_attribute_name(header), text)
+    if not c.name and c.fields.get("nickname"):
+        c.name = c.fields["nickname"]
+    if notes:
+        c.custom[NOTES_ATTRIBUTE] = "\n".join(notes)
+    if bad_phones:
+        phone_header = next(
+            (headers[i] for i, t in enumerate(mapping) if t == "phones"), NOTES_ATTRIBUTE
+        )
+        joined = "、".join(bad_phones)
+        if c.phones or c.fields.get("wechat_id") or c.fields.get("email"):
+            c.notes.append(
+                (N_("%(value)s is not a phone number we understand."), {"value": joined})
+            )
+            c.custom.setdefault(_attribute_name(phone_header) or "?", joined)
+    if not c.name:
+        c.reject = (N_("The name is missing."), {})
+    elif not c.identity_keys():
+        if bad_phones:
+            c.reject = (
+                N_(
+                    "%(value)s is not a phone number we understand, and there is no WeChat id "
+                    "or email to identify this customer."
+                ),
+                {"value": "、".join(bad_phones)},
+            )
+        else:
+            c.reject = (
+                N_("No phone number, WeChat id or email to identify this customer."),
+                {},
+            )
+    return c
+
+
+def _clean(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split()) if not text.isascii() else text
+
+
+def _take(
+    ctx: RowContext,
+    c: Candidate,
+    target: str,
+    text: str,
+    bad_phones: list[str],
+    notes: list[str],
+) -> None:
+    if target == "phones":
+        phones, bad = parse_phones(text)
+        known = {p.e164 for p in c.phones}
+        c.phones += [p for p in phones if p.e164 not in known]
+        bad_phones += bad
+    elif target == "name":
+        if c.name:
+            return
+        name = _clean(text)
+        if len(name) > 100:
+            c.reject = (N_("The name is longer than %(n)s characters."), {"n": 100})
+        c.name = name[:100]
+    elif target == "tags":
+        for tag in split_tags(_clean(text)):
+            if len(tag) > MAX_TAG_LENGTH:
+                raise _bad(N_("Tags can be at most %(n)s characters."), n=MAX_TAG_LENGTH)
+            if tag.casefold() not in {t.casefold() for t in c.tags}:
+                c.tags.append(tag)
+    elif target == "notes":
+        notes.append(text)
+    elif target in c.fields:
+        return  # a second column for a single field: the first one wins, this one is kept
+    elif target == "email":
+        email = text.strip()
+        c.fields["email"] = email.lower() if _SIMPLE_EMAIL.fullmatch(email) else clean_email(email)
+    elif target == "birthday":
+        c.fields["birthday"] = _birthday(text, ctx.day_first)
+    elif target == "gender":
+        c.fields["gender"] = parse_gender(text)
+    elif target == "purchasing_power":
+        c.fields["purchasing_power"] = parse_power(text)
+    elif target == "marketing_consent":
+        c.fields["marketing_consent"] = parse_bool(text)
+    elif target == "owner":
+        c.fields["owner_id"] = _owner(ctx, text)
+    else:
+        value = _clean(text)
+        limit = TEXT_LIMITS.get(target, 5000)
+        if len(value) > limit:
+            raise _bad(N_("The text is longer than %(n)s characters."), n=limit)
+        c.fields[target] = value
+
+
+def _bad(message: str, **params: Any) -> DomainError:
+    from laoke.imports.values import BadValue
+
+    return BadValue(message, **params)
+
+
+def _birthday(text: str, day_first: bool | None) -> date:
+    value = parse_date(text, day_first=day_first)
+    if not date(1900, 1, 1) <= value <= date.today():
+        raise _bad(N_("%(value)s is not a plausible birthday."), value=text)
+    return value
+
+
+def staff_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _owner(ctx: RowContext, text: str) -> int | None:
+    user_id = ctx.staff_by_key.get(staff_key(text))
+    if ctx.owner_fixed is not None:
+        if user_id != ctx.owner_fixed:
+            raise _bad(
+                N_("Customers you import are assigned to you; %(value)s was not used as owner."),
+                value=text,
+            )
+        return ctx.owner_fixed
+    if user_id is None:
+        raise _bad(N_("No active staff member is called %(value)s."), value=text)
+    return user_id

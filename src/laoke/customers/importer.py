@@ -1,0 +1,609 @@
+"""Customers as an import target: one batch of rows into the pool, in the caller's transaction.
+
+For each batch:
+
+1. every row becomes a `Candidate` (or a rejection) — `import_fields.parse_row`;
+2. rows of the same person inside the batch are folded into the first (phone, then WeChat id,
+   then email, then external id);
+3. the batch's keys are looked up in the pool with one query per key kind. A match created by
+   this same job (an earlier batch, perhaps before a crash) is a duplicate within the file;
+   any other match is an existing customer, handled by the merge policy (fill / overwrite /
+   skip) and recorded in the audit log as a merge with source "import", as a hand merge is;
+4. new customers, their phones and tags, updates, audit entries, domain events and report
+   issues are written with Core executemany — no ORM object per row.
+
+Ids of new customers are allocated up front (SQLite: after max(id), under the write lock the
+batch holds; PostgreSQL: from the table's sequence), so phones and tags need no round trip.
+Nothing here commits: the job runner commits each batch together with its checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from laoke.accounts.actor import Actor
+from laoke.accounts.models import User
+from laoke.accounts.roles import Permission
+from laoke.audit.models import AuditAction, AuditEvent
+from laoke.customers.import_fields import (
+    CUSTOMER_FIELDS,
+    Candidate,
+    RowContext,
+    detect_mapping,
+    parse_row,
+    staff_key,
+)
+from laoke.customers.models import Customer, CustomerPhone, CustomerTag, Gender
+from laoke.customers.stages import LifecycleStage, RelationshipStage
+from laoke.errors import N_
+from laoke.events.bus import emit, has_subscribers
+from laoke.events.models import DomainEvent
+from laoke.imports.jobs import BatchResult, Issue, register_target
+from laoke.imports.models import ImportJob, MergePolicy, Outcome
+
+CUSTOMERS = Customer.__table__
+PHONES = CustomerPhone.__table__
+TAGS = CustomerTag.__table__
+LOOKUP_CHUNK = 5000
+
+# Fields copied into an existing customer by the fill and overwrite policies.
+MERGE_FIELDS = (
+    "nickname",
+    "wechat_id",
+    "email",
+    "address",
+    "birthday",
+    "gender",
+    "source_channel",
+    "needs",
+    "purchasing_power",
+    "social_circle",
+    "owner_id",
+    "external_id",
+)
+
+
+@dataclass(frozen=True)
+class PoolMatch:
+    customer_id: int
+    owner_id: int | None
+    import_job_id: int | None
+    import_row: int | None
+
+
+@dataclass
+class CustomerImport:
+    """The per-run state: who imports, under which rules, and the row parser's context."""
+
+    actor: Actor
+    job_id: int
+    policy: MergePolicy
+    rows: RowContext
+    now: datetime
+    sees_all: bool
+    counts: Counter = field(default_factory=Counter)
+
+
+class CustomersTarget:
+    kind = "customers"
+    catalogue = CUSTOMER_FIELDS
+
+    def detect(self, headers: list[str]) -> list[str]:
+        return detect_mapping(headers)
+
+    def prepare(self, session: Session, actor: Actor, job: ImportJob, now: datetime) -> Any:
+        actor.require(Permission.IMPORT)
+        actor.require(Permission.EDIT_CUSTOMERS)
+        staff: dict[str, int] = {}
+        for user in session.scalars(
+            select(User).where(User.org_id == actor.org_id, User.is_active.is_(True))
+        ):
+            staff.setdefault(staff_key(user.email), user.id)
+            staff.setdefault(staff_key(user.name), user.id)
+        sees_all = actor.can(Permission.SEE_ALL_CUSTOMERS)
+        options = job.options or {}
+        return CustomerImport(
+            actor=actor,
+            job_id=job.id,
+            policy=MergePolicy(job.policy),
+            rows=RowContext(
+                headers=list(job.headers),
+                mapping=list(job.mapping),
+                day_first=options.get("day_first"),
+                staff_by_key=staff,
+                owner_fixed=None if sees_all else actor.user_id,
+            ),
+            now=now,
+            sees_all=sees_all,
+        )
+
+    def default_owner(self, state: CustomerImport, job: ImportJob) -> int | None:
+        if not state.sees_all:
+            return state.actor.user_id
+        return (job.options or {}).get("default_owner_id")
+
+    def write_batch(
+        self, session: Session, state: CustomerImport, job: ImportJob, rows: list
+    ) -> BatchResult:
+        return _BatchWriter(session, state, job, self.default_owner(state, job)).run(rows)
+
+
+class _BatchWriter:
+    def __init__(
+        self, session: Session, state: CustomerImport, job: ImportJob, default_owner: int | None
+    ) -> None:
+        self.session = session
+        self.state = state
+        self.org_id = state.actor.org_id
+        self.job = job
+        self.default_owner = default_owner
+        self.result = BatchResult()
+        self._issues: list[dict[str, Any]] = []
+        # Issues of in-batch duplicates learn their customer once the first row is written.
+        self._pending: dict[int, list[dict[str, Any]]] = {}
+        self._customer_of: dict[int, int | None] = {}
+        self._skipped: set[int] = set()
+
+    # --- the steps ----------------------------------------------------------------------
+
+    def run(self, rows: list[tuple[int, list[str]]]) -> BatchResult:
+        result = self.result
+        masters: list[Candidate] = []
+        seen: dict[tuple[str, str], Candidate] = {}
+        for number, cells in rows:
+            result.read += 1
+            candidate = parse_row(self.state.rows, number, cells)
+            if candidate.reject:
+                self._issue(candidate, Outcome.REJECTED, *candidate.reject)
+                result.rejected += 1
+                continue
+            keys = candidate.identity_keys()
+            first = next((seen[k] for k in keys if k in seen), None)
+            if first is not None:
+                claimable = {k[1] for k in keys if k[0] == "p" and k not in seen}
+                first.fold(candidate, claimable)
+                for key in keys:
+                    seen.setdefault(key, first)
+                result.duplicates_in_file += 1
+                self._issue(
+                    candidate,
+                    Outcome.DUPLICATE,
+                    N_("The same person as row %(row)s; merged into it."),
+                    {"row": first.row},
+                    pending=first,
+                )
+                continue
+            for key in keys:
+                seen[key] = candidate
+            masters.append(candidate)
+        matches = self._lookup(masters)
+        new: list[Candidate] = []
+        merges: list[tuple[Candidate, PoolMatch, MergePolicy]] = []
+        for candidate in masters:
+            match = next((matches[k] for k in candidate.identity_keys() if k in matches), None)
+            self._customer_of[id(candidate)] = match.customer_id if match else None
+            if match is None:
+                new.append(candidate)
+            elif not self.state.sees_all and match.owner_id != self.state.actor.user_id:
+                self._customer_of[id(candidate)] = None
+                result.rejected += 1
+                self._issue(
+                    candidate,
+                    Outcome.REJECTED,
+                    N_(
+                        "This customer is already in the pool and looked after by a colleague; "
+                        "ask a manager to import this row."
+                    ),
+                    {},
+                )
+            elif match.import_job_id == self.job.id:
+                result.duplicates_in_file += 1
+                self._issue(
+                    candidate,
+                    Outcome.DUPLICATE,
+                    N_("The same person as row %(row)s; merged into it."),
+                    {"row": match.import_row},
+                    customer_id=match.customer_id,
+                )
+                merges.append((candidate, match, MergePolicy.FILL))
+            elif self.state.policy is MergePolicy.SKIP:
+                self._skipped.add(id(candidate))
+                result.skipped += 1
+                self._issue(
+                    candidate,
+                    Outcome.SKIPPED,
+                    N_("Already in the pool (customer %(id)s); left unchanged."),
+                    {"id": match.customer_id},
+                    customer_id=match.customer_id,
+                )
+            else:
+                result.merged += 1
+                merges.append((candidate, match, self.state.policy))
+        # Phones and external ids already held by another customer stay with that customer.
+        for candidate, match, _policy in merges:
+            self._drop_foreign_keys(candidate, matches, match.customer_id)
+        ids = self._insert(new)
+        self._merge(merges)
+        for candidate, customer_id in zip(new, ids, strict=True):
+            self._customer_of[id(candidate)] = customer_id
+        for candidate in masters:
+            for pending in self._pending.get(id(candidate), []):
+                pending["customer_id"] = self._customer_of.get(id(candidate))
+        result.inserted += len(new)
+        self._warnings(masters, new)
+        result.issues.extend(self._issues)
+        return result
+
+    # --- pool lookup --------------------------------------------------------------------
+
+    def _lookup(self, masters: list[Candidate]) -> dict[tuple[str, str], PoolMatch]:
+        wanted: dict[str, list[str]] = {"p": [], "w": [], "e": [], "x": []}
+        for candidate in masters:
+            for kind, value in candidate.identity_keys():
+                wanted[kind].append(value)
+        found: dict[tuple[str, str], PoolMatch] = {}
+        columns = (
+            Customer.id,
+            Customer.owner_id,
+            Customer.import_job_id,
+            Customer.import_row,
+        )
+        for chunk in _chunks(wanted["p"]):
+            query = (
+                select(CustomerPhone.e164, *columns)
+                .join(Customer, Customer.id == CustomerPhone.customer_id)
+                .where(CustomerPhone.org_id == self.org_id, CustomerPhone.e164.in_(chunk))
+            )
+            for e164, *rest in self.session.execute(query):
+                found[("p", e164)] = PoolMatch(*rest)
+        for kind, column in (
+            ("w", Customer.wechat_id),
+            ("e", Customer.email),
+            ("x", Customer.external_id),
+        ):
+            for chunk in _chunks(wanted[kind]):
+                query = (
+                    select(column, *columns)
+                    .where(
+                        Customer.org_id == self.org_id,
+                        column.in_(chunk),
+                        Customer.merged_into_id.is_(None),
+                        Customer.erased_at.is_(None),
+                    )
+                    .order_by(Customer.id.desc())
+                )
+                for value, *rest in self.session.execute(query):
+                    found[(kind, value)] = PoolMatch(*rest)  # the oldest wins (ordered last)
+        return found
+
+    def _drop_foreign_keys(
+        self, candidate: Candidate, matches: dict[tuple[str, str], PoolMatch], customer_id: int
+    ) -> None:
+        external = candidate.fields.get("external_id")
+        holder = matches.get(("x", external)) if external else None
+        if holder is not None and holder.customer_id != customer_id:
+            del candidate.fields["external_id"]
+            candidate.notes.append(
+                (
+                    N_("The external id %(value)s already belongs to customer %(id)s."),
+                    {"value": external, "id": holder.customer_id},
+                )
+            )
+        kept = []
+        for phone in candidate.phones:
+            owner = matches.get(("p", phone.e164))
+            if owner is not None and owner.customer_id != customer_id:
+                candidate.notes.append(
+                    (
+                        N_("The phone number %(value)s already belongs to customer %(id)s."),
+                        {"value": phone.e164, "id": owner.customer_id},
+                    )
+                )
+            else:
+                kept.append(phone)
+        candidate.phones = kept
+
+    # --- inserts ------------------------------------------------------------------------
+
+    def _allocate_ids(self, count: int) -> list[int]:
+        if not count:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('customers', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": count},
+            ).scalars()
+            return sorted(rows)
+        start = (self.session.scalar(select(func.max(Customer.id))) or 0) + 1
+        return list(range(start, start + count))
+
+    def _insert(self, new: list[Candidate]) -> list[int]:
+        ids = self._allocate_ids(len(new))
+        if not new:
+            return ids
+        now = self.state.now
+        customers, phones, tags = [], [], []
+        for customer_id, c in zip(ids, new, strict=True):
+            f = c.fields
+            consent = bool(f.get("marketing_consent"))
+            customers.append(
+                {
+                    "id": customer_id,
+                    "org_id": self.org_id,
+                    "name": c.name,
+                    "nickname": f.get("nickname") if f.get("nickname") != c.name else None,
+                    "wechat_id": f.get("wechat_id"),
+                    "email": f.get("email"),
+                    "address": f.get("address"),
+                    "birthday": f.get("birthday"),
+                    "gender": f.get("gender") or Gender.UNKNOWN,
+                    "source_channel": f.get("source_channel"),
+                    "needs": f.get("needs"),
+                    "purchasing_power": f.get("purchasing_power"),
+                    "social_circle": f.get("social_circle"),
+                    "owner_id": f.get("owner_id") or self.default_owner,
+                    "marketing_consent": consent,
+                    "consent_source": "import" if consent else None,
+                    "consent_at": now if consent else None,
+                    "custom_attributes": c.custom,
+                    "external_id": f.get("external_id"),
+                    "lifecycle_stage": LifecycleStage.PROSPECT,
+                    "relationship_stage": RelationshipStage.STRANGER,
+                    "merged_into_id": None,
+                    "erased_at": None,
+                    "pseudonym": None,
+                    "import_job_id": self.job.id,
+                    "import_row": c.row,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for position, phone in enumerate(c.phones):
+                phones.append(
+                    {
+                        "org_id": self.org_id,
+                        "customer_id": customer_id,
+                        "e164": phone.e164,
+                        "national": phone.national,
+                        "kind": phone.kind,
+                        "is_primary": position == 0,
+                    }
+                )
+            for tag in c.tags:
+                tags.append({"org_id": self.org_id, "customer_id": customer_id, "tag": tag})
+        self.session.execute(insert(CUSTOMERS), customers)
+        if phones:
+            self.session.execute(insert(PHONES), phones)
+        if tags:
+            self.session.execute(insert(TAGS), tags)
+        self._events("customer.created", ids)
+        return ids
+
+    # --- merges into existing customers -------------------------------------------------
+
+    def _merge(self, merges: list[tuple[Candidate, PoolMatch, MergePolicy]]) -> None:
+        if not merges:
+            return
+        ids = sorted({match.customer_id for _, match, _ in merges})
+        current: dict[int, dict[str, Any]] = {}
+        phones: dict[int, set[str]] = {i: set() for i in ids}
+        tags: dict[int, set[str]] = {i: set() for i in ids}
+        for chunk in _chunks(ids):
+            for row in self.session.execute(
+                select(
+                    Customer.id,
+                    Customer.name,
+                    Customer.marketing_consent,
+                    Customer.consent_source,
+                    Customer.consent_at,
+                    Customer.custom_attributes,
+                    *(getattr(Customer, name) for name in MERGE_FIELDS),
+                ).where(Customer.id.in_(chunk))
+            ).mappings():
+                current[row["id"]] = dict(row)
+            for customer_id, e164 in self.session.execute(
+                select(CustomerPhone.customer_id, CustomerPhone.e164).where(
+                    CustomerPhone.org_id == self.org_id, CustomerPhone.customer_id.in_(chunk)
+                )
+            ):
+                phones[customer_id].add(e164)
+            for customer_id, tag in self.session.execute(
+                select(CustomerTag.customer_id, CustomerTag.tag).where(
+                    CustomerTag.org_id == self.org_id, CustomerTag.customer_id.in_(chunk)
+                )
+            ):
+                tags[customer_id].add(tag)
+        changed: dict[int, list[str]] = {}
+        audited: dict[int, tuple[int, set[str]]] = {}
+        new_phones, new_tags = [], []
+        for candidate, match, policy in merges:
+            customer_id = match.customer_id
+            row = current[customer_id]
+            fields = _merged_fields(row, candidate, policy, self.state.now)
+            for phone in candidate.phones:
+                if phone.e164 not in phones[customer_id]:
+                    new_phones.append(
+                        {
+                            "org_id": self.org_id,
+                            "customer_id": customer_id,
+                            "e164": phone.e164,
+                            "national": phone.national,
+                            "kind": phone.kind,
+                            "is_primary": not phones[customer_id],
+                        }
+                    )
+                    phones[customer_id].add(phone.e164)
+                    fields.append("phones")
+            existing_tags = {t.casefold() for t in tags[customer_id]}
+            for tag in candidate.tags:
+                if tag.casefold() not in existing_tags:
+                    new_tags.append({"org_id": self.org_id, "customer_id": customer_id, "tag": tag})
+                    tags[customer_id].add(tag)
+                    existing_tags.add(tag.casefold())
+                    fields.append("tags")
+            if fields:
+                changed.setdefault(customer_id, []).extend(fields)
+            if match.import_job_id != self.job.id and fields:
+                seen_fields = audited.setdefault(customer_id, (candidate.row, set()))[1]
+                seen_fields.update(fields)
+        updates = [
+            {
+                "b_id": customer_id,
+                **{name: current[customer_id][name] for name in _UPDATED},
+                "updated_at": self.state.now,
+            }
+            for customer_id, names in changed.items()
+            if set(names) - {"phones", "tags"}
+        ]
+        if updates:
+            statement = (
+                update(CUSTOMERS)
+                .where(CUSTOMERS.c.id == bindparam("b_id"))
+                .values({name: bindparam(name) for name in (*_UPDATED, "updated_at")})
+            )
+            self.session.connection().execute(statement, updates)
+        if new_phones:
+            self.session.execute(insert(PHONES), new_phones)
+        if new_tags:
+            self.session.execute(insert(TAGS), new_tags)
+        if audited:
+            self.session.execute(
+                insert(AuditEvent.__table__),
+                [
+                    {
+                        "org_id": self.org_id,
+                        "actor_user_id": self.state.actor.user_id,
+                        "action": AuditAction.MERGED,
+                        "target_type": "customer",
+                        "target_id": customer_id,
+                        "details": {
+                            "source": "import",
+                            "import_job_id": self.job.id,
+                            "row": row_number,
+                            "filled_fields": sorted(names),
+                            "policy": str(self.state.policy),
+                        },
+                        "ip": self.state.actor.ip,
+                        "at": self.state.now,
+                    }
+                    for customer_id, (row_number, names) in audited.items()
+                ],
+            )
+        self._events("customer.updated", sorted(changed))
+
+    # --- events, issues -----------------------------------------------------------------
+
+    def _events(self, name: str, ids: list[int]) -> None:
+        if not ids:
+            return
+        if has_subscribers(name):
+            for customer_id in ids:
+                emit(
+                    self.session,
+                    self.org_id,
+                    name,
+                    subject_type="customer",
+                    subject_id=customer_id,
+                    payload={"customer_id": customer_id},
+                )
+            return
+        self.session.execute(
+            insert(DomainEvent.__table__),
+            [
+                {
+                    "org_id": self.org_id,
+                    "name": name,
+                    "subject_type": "customer",
+                    "subject_id": customer_id,
+                    "payload": {"customer_id": customer_id},
+                    "occurred_at": self.state.now,
+                }
+                for customer_id in ids
+            ],
+        )
+
+    def _issue(
+        self,
+        candidate: Candidate,
+        outcome: Outcome,
+        reason: str,
+        params: dict[str, Any],
+        *,
+        customer_id: int | None = None,
+        pending: Candidate | None = None,
+    ) -> None:
+        issue = Issue(candidate.row, outcome, reason, params, candidate.values, customer_id)
+        row = issue.as_row(self.org_id, self.job.id)
+        self._issues.append(row)
+        if pending is not None:
+            self._pending.setdefault(id(pending), []).append(row)
+
+    def _warnings(self, masters: list[Candidate], new: list[Candidate]) -> None:
+        for candidate in masters:
+            customer_id = self._customer_of.get(id(candidate))
+            if customer_id is None or id(candidate) in self._skipped:
+                continue  # not taken in: its rejection or skip is the issue that matters
+            for reason, params in candidate.notes:
+                self.result.warnings += 1
+                self._issue(candidate, Outcome.WARNING, reason, params, customer_id=customer_id)
+
+
+_UPDATED = (
+    "name",
+    *MERGE_FIELDS,
+    "marketing_consent",
+    "consent_source",
+    "consent_at",
+    "custom_attributes",
+)
+
+
+def _merged_fields(
+    row: dict[str, Any], candidate: Candidate, policy: MergePolicy, now: datetime
+) -> list[str]:
+    """Apply the candidate to `row` (in place) under the policy; the names of changed fields."""
+    changed = []
+    incoming = dict(candidate.fields)
+    consent = incoming.pop("marketing_consent", None)
+    overwrite = policy is MergePolicy.OVERWRITE
+    if overwrite and candidate.name and candidate.name != row["name"]:
+        row["name"] = candidate.name
+        changed.append("name")
+    for name in MERGE_FIELDS:
+        value = incoming.get(name)
+        if value in (None, "") or (name == "gender" and value == Gender.UNKNOWN):
+            continue
+        empty = row[name] in (None, "") or (name == "gender" and row[name] == Gender.UNKNOWN)
+        if (empty or overwrite) and row[name] != value:
+            row[name] = value
+            changed.append(name)
+    attributes = dict(row["custom_attributes"] or {})
+    for key, value in candidate.custom.items():
+        if key not in attributes or (overwrite and attributes[key] != value):
+            attributes[key] = value
+            if "custom_attributes" not in changed:
+                changed.append("custom_attributes")
+    row["custom_attributes"] = attributes
+    if consent is not None and consent != row["marketing_consent"] and (consent or overwrite):
+        row["marketing_consent"] = consent
+        row["consent_source"] = "import"
+        row["consent_at"] = now
+        changed.append("marketing_consent")
+    return changed
+
+
+def _chunks(values: list, size: int = LOOKUP_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+register_target(CustomersTarget())
