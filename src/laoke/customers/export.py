@@ -8,12 +8,16 @@ search text itself (it may be a phone number).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session, selectinload
+from starlette.background import BackgroundTask
 
 from laoke.accounts.actor import Actor
 from laoke.accounts.models import User
@@ -28,6 +32,7 @@ from laoke.customers.models import (
 from laoke.customers.phones import format_phone, mask_phone
 from laoke.customers.presenters import mask_text
 from laoke.customers.service import CustomerQuery, apply_filters, visible_customers
+from laoke.db import utcnow
 from laoke.errors import N_, Invalid
 from laoke.imports.cells import write_csv, write_xlsx
 from laoke.web.i18n import translations
@@ -151,3 +156,26 @@ def export_customers(
     )
     session.commit()
     return ExportResult(path=path, count=count, masked=not reveal)
+
+
+def export_response(
+    session: Session, actor: Actor, params: CustomerQuery, fmt: str
+) -> FileResponse:
+    """Export into a temporary file and answer it as a download (the file goes afterwards)."""
+    actor.require(Permission.EXPORT)
+    if fmt not in EXPORT_FORMATS:
+        raise Invalid(N_("Export as xlsx or csv."), code="invalid_format", field="format")
+    handle, name = tempfile.mkstemp(prefix="laoke-export-", suffix=f".{fmt}")
+    os.close(handle)
+    path = Path(name)
+    try:
+        export_customers(session, actor, params, path, fmt=fmt)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        path,
+        filename=f"customers-{stamp}.{fmt}",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laoke.config import Settings
-from laoke.errors import N_
+from laoke.errors import N_, Conflict, NotFound
 from laoke.imports.cells import write_csv, write_xlsx
-from laoke.imports.models import OUTCOME_LABELS, ImportIssue, ImportJob
+from laoke.imports.models import OUTCOME_LABELS, ImportIssue, ImportJob, JobStatus
 from laoke.imports.readers import column_letter
 from laoke.web.i18n import translations
 
@@ -93,3 +93,23 @@ def write_reports(session: Session, settings: Settings, job: ImportJob) -> Path:
     folder = report_dir(settings, job)
     write_report(session, job, folder / "report.csv", job.language)
     return write_report(session, job, folder / "report.xlsx", job.language)
+
+
+def report_file(
+    session: Session, settings: Settings, job: ImportJob, fmt: str, language: str
+) -> Path:
+    """The finished job's report as a file, in `language` (written on first request)."""
+    if fmt not in REPORT_FORMATS:
+        raise NotFound(N_("Not found."), code="not_found")
+    if job.status != JobStatus.DONE:
+        raise Conflict(
+            N_("The report is ready when the import has finished."), code="import_running"
+        )
+    folder = report_dir(settings, job)
+    stored = folder / f"report.{fmt}"
+    if language == job.language and stored.exists():
+        return stored
+    path = folder / f"report.{language}.{fmt}"
+    if not path.exists():
+        write_report(session, job, path, language)
+    return path

@@ -36,7 +36,7 @@ from laoke.imports.jobs import (
     target_for,
 )
 from laoke.imports.mapping import SPECIAL_TARGETS
-from laoke.imports.models import ImportJob, JobStatus, MergePolicy
+from laoke.imports.models import ImportIssue, ImportJob, JobStatus, MergePolicy
 from laoke.imports.readers import Row, TableInfo, open_table
 from laoke.imports.safety import FileTooLarge, check_size
 
@@ -322,6 +322,19 @@ def run_in_foreground(
     database: Database, settings: Settings, job_id: int, on_progress: Progress | None = None
 ) -> ImportJob:
     return run_job(database, settings, job_id, on_progress=on_progress)
+
+
+def issues_of(job: ImportJob):
+    return (
+        select(ImportIssue)
+        .where(ImportIssue.org_id == job.org_id, ImportIssue.job_id == job.id)
+        .order_by(ImportIssue.row_number, ImportIssue.id)
+    )
+
+
+def report_filename(job: ImportJob, fmt: str) -> str:
+    stem = Path(job.filename).stem or "import"
+    return f"{stem}-report-{job.id}.{fmt}"
 
 
 def job_progress(job: ImportJob) -> dict[str, Any]:
