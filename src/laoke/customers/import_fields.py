@@ -44,7 +44,7 @@ CUSTOMER_FIELDS = Catalogue(
             "name",
             N_("Name"),
             _synonyms(
-                "姓名|客户姓名|客户名称|客户名|顾客姓名|会员姓名|名字|联系人|真实姓名|"
+                "姓名|客户姓名|客户名称|顾客姓名|会员姓名|名字|联系人|真实姓名|"
                 "客戶姓名|客戶名稱|顧客姓名|會員姓名|聯絡人|聯繫人|真實姓名|"
                 "name|full name|customer name|customer|contact name|contact"
             ),
@@ -74,7 +74,7 @@ CUSTOMER_FIELDS = Catalogue(
         FieldSpec(
             "email",
             N_("Email"),
-            _synonyms("邮箱|电子邮箱|电子邮件|郵箱|電子郵件|電郵|email|e-mail|mail"),
+            _synonyms("邮箱|电子邮箱|电子邮件|郵箱|電子郵件|電郵|email|e-mail|mail|email address"),
         ),
         FieldSpec(
             "address",

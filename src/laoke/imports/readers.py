@@ -134,20 +134,31 @@ class TableReader:
         self.sheet_names = names
         if sheet is not None and sheet not in self._workbook.sheet_names:
             raise SheetNotFound(sheet=sheet, names="、".join(names))
-        chosen = sheet
-        if chosen is None:
-            # The first visible sheet with something in it.
-            for name in names:
-                candidate = self._workbook.get_sheet_by_name(name)
-                if candidate.height and candidate.width:
-                    chosen = name
-                    break
-            chosen = chosen or names[0]
+        chosen = sheet or self._best_sheet(names)
         self.sheet = chosen
         self._sheet = self._workbook.get_sheet_by_name(chosen)
         start = self._sheet.start or (0, 0)
         self._row_offset, self._col_offset = start
         self.encoding = self.delimiter = None
+
+    def _best_sheet(self, names: list[str]) -> str:
+        """The visible sheet whose top rows look most like our headers (then: the first with
+        data) — a workbook often starts with a notes or summary sheet."""
+        best, best_score = None, (-1, -1)
+        for position, name in enumerate(names):
+            candidate = self._workbook.get_sheet_by_name(name)
+            if not (candidate.height and candidate.width):
+                continue
+            known = 0
+            for index, cells in enumerate(candidate.iter_rows()):
+                if index >= HEADER_SCAN_ROWS:
+                    break
+                texts = [cell_text(c) for c in cells]
+                known = max(known, sum(1 for t in texts if t and self._header_score(t)))
+            score = (known, -position)
+            if score > best_score:
+                best, best_score = name, score
+        return best or names[0]
 
     def _open_text(self) -> None:
         with self.path.open("rb") as handle:
