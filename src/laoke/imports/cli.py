@@ -26,7 +26,7 @@ from laoke.cli_support import (
 from laoke.config import get_settings
 from laoke.errors import DomainError
 from laoke.imports import service
-from laoke.imports.jobs import target_for
+from laoke.imports.jobs import DEFAULT_BATCH, run_job, target_for
 from laoke.imports.mapping import parse_mapping_json
 from laoke.imports.models import ImportJob, MergePolicy
 
@@ -61,6 +61,7 @@ def run_import_command(
     day_first: bool | None,
     as_email: str | None,
     as_json: bool,
+    batch_size: int = DEFAULT_BATCH,
 ) -> None:
     """Upload, confirm and run in one go — or carry on an interrupted run of the same file."""
     if not file.is_file():
@@ -103,14 +104,14 @@ def run_import_command(
     except DomainError as exc:
         fail(f"{explain(exc)} ({exc.code})")
     with domain_errors():
-        finished = _run_with_progress(db, settings, job_id, quiet=as_json)
+        finished = _run_with_progress(db, settings, job_id, quiet=as_json, batch_size=batch_size)
     if as_json:
         print_json(finished.summary())
         return
     _print_summary(finished)
 
 
-def _run_with_progress(db, settings, job_id: int, *, quiet: bool) -> ImportJob:
+def _run_with_progress(db, settings, job_id: int, *, quiet: bool, batch_size: int) -> ImportJob:
     columns = (
         TextColumn("[bold]import[/bold] {task.description}"),
         BarColumn(),
@@ -127,7 +128,7 @@ def _run_with_progress(db, settings, job_id: int, *, quiet: bool) -> ImportJob:
                 description=f"{job.rows_read:,} rows · {job.inserted:,} new · {job.merged:,} merged",
             )
 
-        job = service.run_in_foreground(db, settings, job_id, on_progress=progress)
+        job = run_job(db, settings, job_id, batch_size=batch_size, on_progress=progress)
         bar.update(task, completed=1.0)
     return job
 
@@ -170,6 +171,9 @@ def import_customers(
     ] = None,
     as_email: AsOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, hidden=True, help="Rows per transaction")
+    ] = DEFAULT_BATCH,
 ) -> None:
     """Import customers; duplicates merged, every row not taken in listed in a report."""
     run_import_command(
@@ -182,6 +186,7 @@ def import_customers(
         day_first=day_first,
         as_email=as_email,
         as_json=as_json,
+        batch_size=batch_size,
     )
 
 
