@@ -14,8 +14,14 @@ import uvicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -26,7 +32,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(app, database) -> Iterator[str]:  # noqa: ANN001
+def live_server(app, database) -> Iterator[str]:
     if database.engine.dialect.name != "sqlite":
         pytest.skip("browser tests run once, against SQLite")
     port = _free_port()
@@ -44,7 +50,7 @@ def live_server(app, database) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def chromium():  # noqa: ANN201
+def chromium():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("LAOKE_TEST_BROWSER") or os.environ.get("CI"):
             pytest.fail(f"Chromium is required for the browser tests and is missing at {CHROMIUM}")
@@ -58,9 +64,11 @@ def chromium():  # noqa: ANN201
 
 
 @pytest.fixture
-def phone_page(chromium):  # noqa: ANN001, ANN201
+def phone_page(chromium):
     """A page in a phone-sized viewport (iPhone 12-ish), Chinese by default."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True)
+    context = chromium.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -9,7 +9,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def test_sign_in_create_find_by_phone_and_switch_language(live_server, phone_page, cast) -> None:  # noqa: ANN001
+def test_sign_in_create_find_by_phone_and_switch_language(live_server, phone_page, cast) -> None:
     page = phone_page
     page.goto(f"{live_server}/login")
     page.fill("#email", cast.bob.email)

@@ -51,19 +51,37 @@ def pool(database: Database, org_id: int) -> list[tuple]:
     """Everything that makes up the pool, comparable between runs (ids and times left out)."""
     with database.unit_of_work(write=False) as session:
         customers = session.scalars(
-            select(Customer).where(Customer.org_id == org_id).order_by(Customer.import_row, Customer.name)
+            select(Customer)
+            .where(Customer.org_id == org_id)
+            .order_by(Customer.import_row, Customer.name)
         ).all()
         result = []
         for c in customers:
             phones = session.scalars(
-                select(CustomerPhone.e164).where(CustomerPhone.customer_id == c.id).order_by(CustomerPhone.e164)
+                select(CustomerPhone.e164)
+                .where(CustomerPhone.customer_id == c.id)
+                .order_by(CustomerPhone.e164)
             ).all()
             tags = session.scalars(
-                select(CustomerTag.tag).where(CustomerTag.customer_id == c.id).order_by(CustomerTag.tag)
+                select(CustomerTag.tag)
+                .where(CustomerTag.customer_id == c.id)
+                .order_by(CustomerTag.tag)
             ).all()
             result.append(
-                (c.name, c.nickname, c.wechat_id, c.email, c.birthday, c.gender, c.owner_id,
-                 c.marketing_consent, tuple(sorted((c.custom_attributes or {}).items())),
-                 c.import_row, c.merged_into_id is None, tuple(phones), tuple(tags))
+                (
+                    c.name,
+                    c.nickname,
+                    c.wechat_id,
+                    c.email,
+                    c.birthday,
+                    c.gender,
+                    c.owner_id,
+                    c.marketing_consent,
+                    tuple(sorted((c.custom_attributes or {}).items())),
+                    c.import_row,
+                    c.merged_into_id is None,
+                    tuple(phones),
+                    tuple(tags),
+                )
             )
         return result

@@ -18,11 +18,11 @@ from laoke.customers.schemas import CustomerCreate
 from laoke.customers.service import CustomerQuery
 from laoke.errors import PermissionDenied
 
-HOSTILE = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=tab", "\r=cr", "=HYPERLINK(\"http://x\")"]
+HOSTILE = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=tab", "\r=cr", '=HYPERLINK("http://x")']
 
 
 @pytest.fixture
-def customers(database, cast) -> None:  # noqa: ANN001
+def customers(database, cast) -> None:
     alice = cast.actor(cast.alice)
     with database.unit_of_work() as session:
         for index, text in enumerate(HOSTILE):
@@ -53,7 +53,10 @@ def test_an_xlsx_export_runs_no_formula_when_opened(database, cast, customers, t
     for row in sheet.iter_rows():
         for cell in row:
             assert cell.data_type != "f"
-            assert not (isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r")))
+            assert not (
+                isinstance(cell.value, str)
+                and cell.value.startswith(("=", "+", "-", "@", "\t", "\r"))
+            )
     names = [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert names[0] == "'=1+1" and "鲍勃的客户" in names
     phones = [r[3] for r in sheet.iter_rows(min_row=2, values_only=True)]
@@ -78,7 +81,9 @@ def test_roles_that_may_not_reveal_see_masked_phones(
     database, cast, customers, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setitem(
-        roles.ROLE_PERMISSIONS, Role.VIEWER, roles.ROLE_PERMISSIONS[Role.VIEWER] | {Permission.EXPORT}
+        roles.ROLE_PERMISSIONS,
+        Role.VIEWER,
+        roles.ROLE_PERMISSIONS[Role.VIEWER] | {Permission.EXPORT},
     )
     path = tmp_path / "masked.xlsx"
     with database.unit_of_work() as session:
@@ -106,7 +111,9 @@ def test_every_export_is_audited_without_personal_data(database, cast, customers
 @pytest.mark.parametrize("who", ["bob", "victor"])
 def test_sales_and_viewers_may_not_export(database, cast, customers, tmp_path, who) -> None:
     with database.unit_of_work() as session, pytest.raises(PermissionDenied):
-        export_customers(session, cast.actor(getattr(cast, who)), CustomerQuery(), tmp_path / "x.xlsx")
+        export_customers(
+            session, cast.actor(getattr(cast, who)), CustomerQuery(), tmp_path / "x.xlsx"
+        )
 
 
 def test_the_export_button_and_api_download(cast, customers, browser_of, api_of) -> None:

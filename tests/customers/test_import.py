@@ -23,20 +23,40 @@ MESSY = [
     [],
     HEADER,
     ["王丽", "138 1234 5678", "wx_wangli", "", "1990/5/3", "女", "VIP，宝妈", "Bob", "干性"],  # 4
-    ["李娜", "+86 139-1234-5678 / 010-8888 6666", "", "LiNa@QQ.com", "1988年2月1日", "女士", "新客", "", ""],  # 5
+    [
+        "李娜",
+        "+86 139-1234-5678 / 010-8888 6666",
+        "",
+        "LiNa@QQ.com",
+        "1988年2月1日",
+        "女士",
+        "新客",
+        "",
+        "",
+    ],  # 5
     ["王丽", "13812345678", "", "wangli@163.com", "", "", "上班族", "", "油性"],  # 6: same as row 4
     ["", "13700000000", "", "", "", "", "", "", "@SUM(A1)"],  # 7: no name
     ["赵敏", "12345", "", "", "", "", "", "", ""],  # 8: no usable key
     [],
     ["张伟", "", "wx_zw", "", "32000", "M", "", "", ""],  # 10
     ["+王芳", "13600001111", "", "", "", "", "", "", "-1+1"],  # 11
-    ["孙莉", "abc / 13500002222", "", "not-an-email", "13/13/1990", "外星人", "", "Nobody", ""],  # 12
+    [
+        "孙莉",
+        "abc / 13500002222",
+        "",
+        "not-an-email",
+        "13/13/1990",
+        "外星人",
+        "",
+        "Nobody",
+        "",
+    ],  # 12
     ["周婷", "", "", "lina@qq.com", "", "", "", "", ""],  # 13: same email as row 5
 ]
 
 
 @pytest.fixture
-def messy(tmp_path):  # noqa: ANN201
+def messy(tmp_path):
     return xlsx(tmp_path / "客户.xlsx", MESSY)
 
 
@@ -80,8 +100,12 @@ def test_a_messy_file_lands_in_the_pool_and_every_problem_is_reported(
     session.close()
 
     found = {(i.row_number, i.outcome) for i in issues(database, job.id)}
-    assert {(6, Outcome.DUPLICATE), (13, Outcome.DUPLICATE), (7, Outcome.REJECTED),
-            (8, Outcome.REJECTED)} <= found
+    assert {
+        (6, Outcome.DUPLICATE),
+        (13, Outcome.DUPLICATE),
+        (7, Outcome.REJECTED),
+        (8, Outcome.REJECTED),
+    } <= found
     assert {row for row, outcome in found if outcome == Outcome.WARNING} == {12}
 
 
@@ -121,7 +145,7 @@ def test_duplicates_across_batches_are_found_in_the_database(
     assert {i.params["row"] for i in notes} == {2, 3, 4, 5, 6}
 
 
-def _existing(database, cast) -> int:  # noqa: ANN001
+def _existing(database, cast) -> int:
     with database.unit_of_work() as session:
         customer = Customer(
             org_id=cast.acme.id,
@@ -194,10 +218,16 @@ def test_running_the_same_file_again_changes_nothing(database, settings, cast, m
 
 
 def test_external_ids_identify_customers_too(database, settings, cast, tmp_path) -> None:
-    rows = [["姓名", "会员卡号", "手机"], ["王丽", "VIP-001", ""], ["王丽", "VIP-001", "13812345678"]]
+    rows = [
+        ["姓名", "会员卡号", "手机"],
+        ["王丽", "VIP-001", ""],
+        ["王丽", "VIP-001", "13812345678"],
+    ]
     job = run_import(database, settings, cast.actor(cast.alice), csv_file(tmp_path / "x.csv", rows))
     assert (job.inserted, job.duplicates_in_file) == (1, 1)
-    again = run_import(database, settings, cast.actor(cast.alice), csv_file(tmp_path / "y.csv", rows[:2]))
+    again = run_import(
+        database, settings, cast.actor(cast.alice), csv_file(tmp_path / "y.csv", rows[:2])
+    )
     assert (again.inserted, again.merged) == (0, 1)
 
 

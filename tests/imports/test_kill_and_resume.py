@@ -37,8 +37,16 @@ def messy_file(path: Path, seed: int) -> Path:
     rows: list[list[object]] = [["客户导出"], [], ["姓名", "手机", "微信", "邮箱", "标签", "来源"]]
     everyone = list(people(rng, ROWS))
     for person in everyone:
-        rows.append([person.name, messy_phone(rng, person.phones[0]), person.wechat_id or "",
-                     person.email or "", "，".join(person.tags), person.source_channel])
+        rows.append(
+            [
+                person.name,
+                messy_phone(rng, person.phones[0]),
+                person.wechat_id or "",
+                person.email or "",
+                "，".join(person.tags),
+                person.source_channel,
+            ]
+        )
         if rng.random() < 0.08:  # the same person again, later in the file
             twin = rng.choice(everyone)
             rows.append([twin.name, twin.phones[0], "", "", "复购", ""])
@@ -69,10 +77,23 @@ def _prepare(url: str) -> Database:
 
 
 def _command(file: Path, url: str, data: Path) -> tuple[list[str], dict[str, str]]:
-    env = {**os.environ, "LAOKE_DATABASE_URL": url, "LAOKE_DATA_DIR": str(data),
-           "LAOKE_SECRET_KEY": "k" * 48}
-    args = [*LAOKE, "import", "customers", str(file), "--org", "acme", "--json",
-            "--batch-size", str(BATCH)]
+    env = {
+        **os.environ,
+        "LAOKE_DATABASE_URL": url,
+        "LAOKE_DATA_DIR": str(data),
+        "LAOKE_SECRET_KEY": "k" * 48,
+    }
+    args = [
+        *LAOKE,
+        "import",
+        "customers",
+        str(file),
+        "--org",
+        "acme",
+        "--json",
+        "--batch-size",
+        str(BATCH),
+    ]
     return args, env
 
 

@@ -27,7 +27,7 @@ def sheet(tmp_path) -> bytes:
     return csv_file(tmp_path / "c.csv", ROWS, encoding="gbk").read_bytes()
 
 
-def _upload(client, content: bytes, name: str = "客户.csv"):  # noqa: ANN001, ANN202
+def _upload(client, content: bytes, name: str = "客户.csv"):
     page = client.get("/imports")
     return client.post(
         "/imports",
@@ -49,15 +49,30 @@ def test_upload_preview_confirm_progress_summary_and_report(cast, browser_of, sh
     assert re.search(r'name="column_1".*?<option value="phones" selected', preview, re.S)
     assert re.search(r'name="column_8".*?<option value="custom" selected', preview, re.S)
     form = {"csrf_token": csrf_from(preview), "policy": "fill", "date_order": ""}
-    form |= {f"column_{i}": t for i, t in enumerate(
-        ["name", "phones", "wechat_id", "email", "birthday", "gender", "tags", "owner", "ignore"]
-    )}
+    form |= {
+        f"column_{i}": t
+        for i, t in enumerate(
+            [
+                "name",
+                "phones",
+                "wechat_id",
+                "email",
+                "birthday",
+                "gender",
+                "tags",
+                "owner",
+                "ignore",
+            ]
+        )
+    }
     confirmed = alice.post(f"{job_url}/confirm", data=form, follow_redirects=False)
     assert confirmed.status_code == 303
     service.wait_for(job_id, timeout=30)
     done = alice.get(job_url).text
     assert 'data-test="summary"' in done
-    assert re.search(r'data-test="inserted">1<', done) and re.search(r'data-test="duplicates">1<', done)
+    assert re.search(r'data-test="inserted">1<', done) and re.search(
+        r'data-test="duplicates">1<', done
+    )
     assert "缺少姓名。" in done
     progress = alice.get(f"{job_url}/progress")
     assert progress.status_code == 204 and progress.headers["HX-Refresh"] == "true"
@@ -82,7 +97,9 @@ def test_an_unreadable_upload_gets_a_page_saying_why(cast, browser_of) -> None:
     assert "二进制文件" in response.text
 
 
-def test_a_viewer_has_no_import_page_and_others_see_no_foreign_jobs(cast, browser_of, sheet) -> None:
+def test_a_viewer_has_no_import_page_and_others_see_no_foreign_jobs(
+    cast, browser_of, sheet
+) -> None:
     victor = browser_of(cast.victor)
     assert 'data-test="nav-imports"' not in victor.get("/customers").text
     assert victor.get("/imports").status_code == 403
@@ -110,8 +127,13 @@ def test_api_upload_status_and_report(cast, api_of, sheet) -> None:
     assert body["status"] == "queued" and body["mapping"][-1] == "ignore"
     service.wait_for(body["id"], timeout=30)
     status = api.get(f"/api/v1/imports/{body['id']}").json()
-    assert (status["status"], status["read"], status["inserted"], status["duplicates_in_file"],
-            status["rejected"]) == ("done", 3, 1, 1, 1)
+    assert (
+        status["status"],
+        status["read"],
+        status["inserted"],
+        status["duplicates_in_file"],
+        status["rejected"],
+    ) == ("done", 3, 1, 1, 1)
     report = api.get(status["report_urls"]["csv"])
     assert report.status_code == 200 and report.content.startswith(b"\xef\xbb\xbf")
     assert api_of(cast.oscar).get(f"/api/v1/imports/{body['id']}").status_code == 404
@@ -134,9 +156,12 @@ def test_api_two_step_import_with_a_mapping_list(cast, api_of, sheet) -> None:
 
 
 def test_api_refusals_are_problem_details(cast, api_of, app, sheet) -> None:
-    assert api_of(cast.victor).post(
-        "/api/v1/imports/customers", files={"file": ("c.csv", sheet)}
-    ).status_code == 403
+    assert (
+        api_of(cast.victor)
+        .post("/api/v1/imports/customers", files={"file": ("c.csv", sheet)})
+        .status_code
+        == 403
+    )
     app.state.settings.upload_max_bytes = 2048
     big = api_of(cast.alice).post(
         "/api/v1/imports/customers", files={"file": ("c.csv", b"x" * 10_000)}
