@@ -20,7 +20,7 @@ ROWS = [
 ]
 
 
-def test_upload_confirm_progress_summary(live_server, phone_page, cast, tmp_path) -> None:  # noqa: ANN001
+def test_upload_confirm_progress_summary(live_server, phone_page, cast, tmp_path) -> None:
     path = xlsx(tmp_path / "客户名单.xlsx", ROWS)
     page = phone_page
     page.goto(f"{live_server}/login")

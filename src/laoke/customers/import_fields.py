@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from laoke.customers.service import MAX_TAG_LENGTH, clean_email
@@ -194,6 +195,7 @@ class Candidate:
     custom: dict[str, str] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     reject: Note | None = None
+    keys: list[tuple[str, str]] = field(default_factory=list)
 
     def identity_keys(self) -> list[tuple[str, str]]:
         """Identity keys in the order duplicates are looked for: phones, WeChat, email, id."""
@@ -220,6 +222,7 @@ class Candidate:
         ]
         for key, value in other.custom.items():
             self.custom.setdefault(key, value)
+        self.keys = self.identity_keys()
 
 
 @dataclass
@@ -229,6 +232,20 @@ class RowContext:
     day_first: bool | None
     staff_by_key: dict[str, int]
     owner_fixed: int | None  # a salesperson's imports are theirs
+    # (column index, handler, header, attribute name) for mapped columns, planned once.
+    plan: list[tuple[int, Any, str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for index, target in enumerate(self.mapping):
+            if target == IGNORE:
+                continue
+            header = self.headers[index]
+            handler = _HANDLERS.get(target, _take_text) if target != CUSTOM else None
+            self.plan.append((index, handler, header, _attribute_name(header)))
+        self.phone_header = next(
+            (self.headers[i] for i, t in enumerate(self.mapping) if t == "phones"),
+            NOTES_ATTRIBUTE,
+        )
 
 
 def _attribute_name(header: str) -> str:
@@ -239,42 +256,39 @@ def parse_row(ctx: RowContext, number: int, cells: list[str]) -> Candidate:
     c = Candidate(row=number, values=cells)
     notes: list[str] = []
     bad_phones: list[str] = []
-    mapping, headers = ctx.mapping, ctx.headers
-    for index, text in enumerate(cells):
+    width = len(cells)
+    for index, handler, header, attribute in ctx.plan:
+        if index >= width:
+            continue
+        text = cells[index]
         if not text:
             continue
-        if index >= len(mapping):
-            c.custom.setdefault(column_letter(index), text)
-            continue
-        target = mapping[index]
-        header = headers[index]
-        if target == IGNORE:
-            continue
-        if target == CUSTOM:
-            c.custom.setdefault(_attribute_name(header), text)
+        if handler is None:
+            c.custom.setdefault(attribute, text)
             continue
         try:
-            _take(ctx, c, target, text, bad_phones, notes)
+            handler(ctx, c, text, bad_phones, notes)
         except DomainError as exc:
             c.notes.append((exc.message, {**exc.params, "column": header}))
-            c.custom.setdefault(_attribute_name(header), text)
+            c.custom.setdefault(attribute, text)
+    for index in range(len(ctx.mapping), width):
+        if cells[index]:
+            c.custom.setdefault(column_letter(index), cells[index])
     if not c.name and c.fields.get("nickname"):
         c.name = c.fields["nickname"]
     if notes:
         c.custom[NOTES_ATTRIBUTE] = "\n".join(notes)
     if bad_phones:
-        phone_header = next(
-            (headers[i] for i, t in enumerate(mapping) if t == "phones"), NOTES_ATTRIBUTE
-        )
         joined = "、".join(bad_phones)
         if c.phones or c.fields.get("wechat_id") or c.fields.get("email"):
             c.notes.append(
                 (N_("%(value)s is not a phone number we understand."), {"value": joined})
             )
-            c.custom.setdefault(_attribute_name(phone_header) or "?", joined)
+            c.custom.setdefault(_attribute_name(ctx.phone_header), joined)
+    c.keys = c.identity_keys()
     if not c.name:
         c.reject = (N_("The name is missing."), {})
-    elif not c.identity_keys():
+    elif not c.keys:
         if bad_phones:
             c.reject = (
                 N_(
@@ -291,59 +305,124 @@ def parse_row(ctx: RowContext, number: int, cells: list[str]) -> Candidate:
     return c
 
 
+@lru_cache(maxsize=8192)
 def _clean(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split()) if not text.isascii() else text
+    """NFKC (full-width letters and digits) and single spaces; ASCII passes untouched."""
+    if text.isascii():
+        return text if "  " not in text else " ".join(text.split())
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def _take(
-    ctx: RowContext,
-    c: Candidate,
-    target: str,
-    text: str,
-    bad_phones: list[str],
-    notes: list[str],
-) -> None:
-    if target == "phones":
-        phones, bad = parse_phones(text)
+@lru_cache(maxsize=4096)
+def _tags(text: str) -> tuple[str, ...]:
+    tags: dict[str, str] = {}
+    for tag in split_tags(_clean(text)):
+        if len(tag) > MAX_TAG_LENGTH:
+            raise _bad(N_("Tags can be at most %(n)s characters."), n=MAX_TAG_LENGTH)
+        tags.setdefault(tag.casefold(), tag)
+    return tuple(tags.values())
+
+
+def _take_phones(ctx, c, text, bad_phones, notes) -> None:
+    phones, bad = parse_phones(text)
+    if c.phones:
         known = {p.e164 for p in c.phones}
-        c.phones += [p for p in phones if p.e164 not in known]
+        phones = [p for p in phones if p.e164 not in known]
+    c.phones += phones
+    if bad:
         bad_phones += bad
-    elif target == "name":
-        if c.name:
+
+
+def _take_name(ctx, c, text, bad_phones, notes) -> None:
+    if c.name:
+        return
+    name = _clean(text)
+    if len(name) > 100:
+        c.reject = (N_("The name is longer than %(n)s characters."), {"n": 100})
+    c.name = name[:100]
+
+
+def _take_tags(ctx, c, text, bad_phones, notes) -> None:
+    tags = _tags(text)
+    if c.tags:
+        known = {t.casefold() for t in c.tags}
+        tags = tuple(t for t in tags if t.casefold() not in known)
+    c.tags += tags
+
+
+def _take_notes(ctx, c, text, bad_phones, notes) -> None:
+    notes.append(text)
+
+
+def _take_email(ctx, c, text, bad_phones, notes) -> None:
+    email = text.strip()
+    c.fields.setdefault(
+        "email", email.lower() if _SIMPLE_EMAIL.fullmatch(email) else clean_email(email)
+    )
+
+
+def _take_birthday(ctx, c, text, bad_phones, notes) -> None:
+    c.fields.setdefault("birthday", _birthday(text, ctx.day_first))
+
+
+def _take_gender(ctx, c, text, bad_phones, notes) -> None:
+    c.fields.setdefault("gender", parse_gender(text))
+
+
+def _take_power(ctx, c, text, bad_phones, notes) -> None:
+    c.fields.setdefault("purchasing_power", parse_power(text))
+
+
+def _take_consent(ctx, c, text, bad_phones, notes) -> None:
+    c.fields.setdefault("marketing_consent", parse_bool(text))
+
+
+def _take_owner(ctx, c, text, bad_phones, notes) -> None:
+    c.fields.setdefault("owner_id", _owner(ctx, text))
+
+
+def _text_taker(target: str):
+    limit = TEXT_LIMITS.get(target, 5000)
+
+    def take(ctx, c, text, bad_phones, notes) -> None:
+        if target in c.fields:
             return
-        name = _clean(text)
-        if len(name) > 100:
-            c.reject = (N_("The name is longer than %(n)s characters."), {"n": 100})
-        c.name = name[:100]
-    elif target == "tags":
-        for tag in split_tags(_clean(text)):
-            if len(tag) > MAX_TAG_LENGTH:
-                raise _bad(N_("Tags can be at most %(n)s characters."), n=MAX_TAG_LENGTH)
-            if tag.casefold() not in {t.casefold() for t in c.tags}:
-                c.tags.append(tag)
-    elif target == "notes":
-        notes.append(text)
-    elif target in c.fields:
-        return  # a second column for a single field: the first one wins, this one is kept
-    elif target == "email":
-        email = text.strip()
-        c.fields["email"] = email.lower() if _SIMPLE_EMAIL.fullmatch(email) else clean_email(email)
-    elif target == "birthday":
-        c.fields["birthday"] = _birthday(text, ctx.day_first)
-    elif target == "gender":
-        c.fields["gender"] = parse_gender(text)
-    elif target == "purchasing_power":
-        c.fields["purchasing_power"] = parse_power(text)
-    elif target == "marketing_consent":
-        c.fields["marketing_consent"] = parse_bool(text)
-    elif target == "owner":
-        c.fields["owner_id"] = _owner(ctx, text)
-    else:
         value = _clean(text)
-        limit = TEXT_LIMITS.get(target, 5000)
         if len(value) > limit:
             raise _bad(N_("The text is longer than %(n)s characters."), n=limit)
         c.fields[target] = value
+
+    return take
+
+
+def _take_text(ctx, c, text, bad_phones, notes) -> None:
+    raise AssertionError("every field has a handler")
+
+
+_HANDLERS = {
+    "phones": _take_phones,
+    "name": _take_name,
+    "tags": _take_tags,
+    "notes": _take_notes,
+    "email": _take_email,
+    "birthday": _take_birthday,
+    "gender": _take_gender,
+    "purchasing_power": _take_power,
+    "marketing_consent": _take_consent,
+    "owner": _take_owner,
+    **{
+        key: _text_taker(key)
+        for key in (
+            "nickname",
+            "wechat_id",
+            "address",
+            "source_channel",
+            "needs",
+            "social_circle",
+            "external_id",
+        )
+    },
+}
 
 
 def _bad(message: str, **params: Any) -> DomainError:
@@ -352,6 +431,7 @@ def _bad(message: str, **params: Any) -> DomainError:
     return BadValue(message, **params)
 
 
+@lru_cache(maxsize=16384)
 def _birthday(text: str, day_first: bool | None) -> date:
     value = parse_date(text, day_first=day_first)
     if not date(1900, 1, 1) <= value <= date.today():

@@ -44,6 +44,7 @@ from laoke.customers.stages import LifecycleStage, RelationshipStage
 from laoke.errors import N_
 from laoke.events.bus import emit, has_subscribers
 from laoke.events.models import DomainEvent
+from laoke.imports.bulk import BulkInserter, lookup_many
 from laoke.imports.jobs import BatchResult, Issue, register_target
 from laoke.imports.models import ImportJob, MergePolicy, Outcome
 
@@ -163,7 +164,7 @@ class _BatchWriter:
                 self._issue(candidate, Outcome.REJECTED, *candidate.reject)
                 result.rejected += 1
                 continue
-            keys = candidate.identity_keys()
+            keys = candidate.keys
             first = next((seen[k] for k in keys if k in seen), None)
             if first is not None:
                 claimable = {k[1] for k in keys if k[0] == "p" and k not in seen}
@@ -186,7 +187,7 @@ class _BatchWriter:
         new: list[Candidate] = []
         merges: list[tuple[Candidate, PoolMatch, MergePolicy]] = []
         for candidate in masters:
-            match = next((matches[k] for k in candidate.identity_keys() if k in matches), None)
+            match = next((matches[k] for k in candidate.keys if k in matches), None)
             self._customer_of[id(candidate)] = match.customer_id if match else None
             if match is None:
                 new.append(candidate)
@@ -245,41 +246,31 @@ class _BatchWriter:
     def _lookup(self, masters: list[Candidate]) -> dict[tuple[str, str], PoolMatch]:
         wanted: dict[str, list[str]] = {"p": [], "w": [], "e": [], "x": []}
         for candidate in masters:
-            for kind, value in candidate.identity_keys():
+            for kind, value in candidate.keys:
                 wanted[kind].append(value)
         found: dict[tuple[str, str], PoolMatch] = {}
-        columns = (
-            Customer.id,
-            Customer.owner_id,
-            Customer.import_job_id,
-            Customer.import_row,
-        )
-        for chunk in _chunks(wanted["p"]):
-            query = (
-                select(CustomerPhone.e164, *columns)
-                .join(Customer, Customer.id == CustomerPhone.customer_id)
-                .where(CustomerPhone.org_id == self.org_id, CustomerPhone.e164.in_(chunk))
-            )
-            for e164, *rest in self.session.execute(query):
-                found[("p", e164)] = PoolMatch(*rest)
-        for kind, column in (
-            ("w", Customer.wechat_id),
-            ("e", Customer.email),
-            ("x", Customer.external_id),
+        columns = "c.id, c.owner_id, c.import_job_id, c.import_row"
+        params = {"org": self.org_id}
+        for e164, *rest in lookup_many(
+            self.session,
+            f"SELECT p.e164, {columns} FROM customer_phones p "  # noqa: S608 - our own names
+            "JOIN customers c ON c.id = p.customer_id "
+            "WHERE p.org_id = :org AND p.e164 IN (:keys)",
+            wanted["p"],
+            params,
         ):
-            for chunk in _chunks(wanted[kind]):
-                query = (
-                    select(column, *columns)
-                    .where(
-                        Customer.org_id == self.org_id,
-                        column.in_(chunk),
-                        Customer.merged_into_id.is_(None),
-                        Customer.erased_at.is_(None),
-                    )
-                    .order_by(Customer.id.desc())
-                )
-                for value, *rest in self.session.execute(query):
-                    found[(kind, value)] = PoolMatch(*rest)  # the oldest wins (ordered last)
+            found[("p", e164)] = PoolMatch(*rest)
+        for kind, column in (("w", "wechat_id"), ("e", "email"), ("x", "external_id")):
+            rows = lookup_many(
+                self.session,
+                f"SELECT c.{column}, {columns} FROM customers c "  # noqa: S608 - our own names
+                f"WHERE c.org_id = :org AND c.{column} IN (:keys) "
+                "AND c.merged_into_id IS NULL AND c.erased_at IS NULL ORDER BY c.id DESC",
+                wanted[kind],
+                params,
+            )
+            for value, *rest in rows:
+                found[(kind, value)] = PoolMatch(*rest)  # the oldest wins (ordered last)
         return found
 
     def _drop_foreign_keys(
@@ -330,63 +321,59 @@ class _BatchWriter:
         ids = self._allocate_ids(len(new))
         if not new:
             return ids
-        now = self.state.now
+        now, org_id, job_id = self.state.now, self.org_id, self.job.id
+        owner = self.default_owner
         customers, phones, tags = [], [], []
+        unknown = str(Gender.UNKNOWN)
         for customer_id, c in zip(ids, new, strict=True):
             f = c.fields
-            consent = bool(f.get("marketing_consent"))
+            get = f.get
+            consent = bool(get("marketing_consent"))
+            nickname = get("nickname")
             customers.append(
-                {
-                    "id": customer_id,
-                    "org_id": self.org_id,
-                    "name": c.name,
-                    "nickname": f.get("nickname") if f.get("nickname") != c.name else None,
-                    "wechat_id": f.get("wechat_id"),
-                    "email": f.get("email"),
-                    "address": f.get("address"),
-                    "birthday": f.get("birthday"),
-                    "gender": f.get("gender") or Gender.UNKNOWN,
-                    "source_channel": f.get("source_channel"),
-                    "needs": f.get("needs"),
-                    "purchasing_power": f.get("purchasing_power"),
-                    "social_circle": f.get("social_circle"),
-                    "owner_id": f.get("owner_id") or self.default_owner,
-                    "marketing_consent": consent,
-                    "consent_source": "import" if consent else None,
-                    "consent_at": now if consent else None,
-                    "custom_attributes": c.custom,
-                    "external_id": f.get("external_id"),
-                    "lifecycle_stage": LifecycleStage.PROSPECT,
-                    "relationship_stage": RelationshipStage.STRANGER,
-                    "merged_into_id": None,
-                    "erased_at": None,
-                    "pseudonym": None,
-                    "import_job_id": self.job.id,
-                    "import_row": c.row,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (
+                    customer_id,
+                    c.name,
+                    nickname if nickname != c.name else None,
+                    get("wechat_id"),
+                    get("email"),
+                    get("address"),
+                    get("birthday"),
+                    get("gender") or unknown,
+                    get("source_channel"),
+                    get("needs"),
+                    get("purchasing_power"),
+                    get("social_circle"),
+                    get("owner_id") or owner,
+                    consent,
+                    "import" if consent else None,
+                    now if consent else None,
+                    c.custom,
+                    get("external_id"),
+                    c.row,
+                )
             )
             for position, phone in enumerate(c.phones):
-                phones.append(
-                    {
-                        "org_id": self.org_id,
-                        "customer_id": customer_id,
-                        "e164": phone.e164,
-                        "national": phone.national,
-                        "kind": phone.kind,
-                        "is_primary": position == 0,
-                    }
-                )
+                phones.append((customer_id, phone.e164, phone.national, phone.kind, position == 0))
             for tag in c.tags:
-                tags.append({"org_id": self.org_id, "customer_id": customer_id, "tag": tag})
-        self.session.execute(insert(CUSTOMERS), customers)
-        if phones:
-            self.session.execute(insert(PHONES), phones)
-        if tags:
-            self.session.execute(insert(TAGS), tags)
+                tags.append((customer_id, tag))
+        self._writer(
+            CUSTOMERS,
+            _CUSTOMER_COLUMNS,
+            org_id=org_id,
+            lifecycle_stage=str(LifecycleStage.PROSPECT),
+            relationship_stage=str(RelationshipStage.STRANGER),
+            import_job_id=job_id,
+            created_at=now,
+            updated_at=now,
+        ).insert(customers)
+        self._writer(PHONES, _PHONE_COLUMNS, org_id=org_id).insert(phones)
+        self._writer(TAGS, ("customer_id", "tag"), org_id=org_id).insert(tags)
         self._events("customer.created", ids)
         return ids
+
+    def _writer(self, table, columns, **constants: Any) -> BulkInserter:
+        return BulkInserter(self.session, table, columns, constants)
 
     # --- merges into existing customers -------------------------------------------------
 
@@ -471,10 +458,13 @@ class _BatchWriter:
                 .values({name: bindparam(name) for name in (*_UPDATED, "updated_at")})
             )
             self.session.connection().execute(statement, updates)
-        if new_phones:
-            self.session.execute(insert(PHONES), new_phones)
-        if new_tags:
-            self.session.execute(insert(TAGS), new_tags)
+        self._writer(PHONES, _PHONE_COLUMNS, org_id=self.org_id).insert(
+            (p["customer_id"], p["e164"], p["national"], p["kind"], p["is_primary"])
+            for p in new_phones
+        )
+        self._writer(TAGS, ("customer_id", "tag"), org_id=self.org_id).insert(
+            (t["customer_id"], t["tag"]) for t in new_tags
+        )
         if audited:
             self.session.execute(
                 insert(AuditEvent.__table__),
@@ -516,20 +506,14 @@ class _BatchWriter:
                     payload={"customer_id": customer_id},
                 )
             return
-        self.session.execute(
-            insert(DomainEvent.__table__),
-            [
-                {
-                    "org_id": self.org_id,
-                    "name": name,
-                    "subject_type": "customer",
-                    "subject_id": customer_id,
-                    "payload": {"customer_id": customer_id},
-                    "occurred_at": self.state.now,
-                }
-                for customer_id in ids
-            ],
-        )
+        self._writer(
+            DomainEvent.__table__,
+            ("subject_id", "payload"),
+            org_id=self.org_id,
+            name=name,
+            subject_type="customer",
+            occurred_at=self.state.now,
+        ).insert((customer_id, {"customer_id": customer_id}) for customer_id in ids)
 
     def _issue(
         self,
@@ -556,6 +540,29 @@ class _BatchWriter:
                 self.result.warnings += 1
                 self._issue(candidate, Outcome.WARNING, reason, params, customer_id=customer_id)
 
+
+_CUSTOMER_COLUMNS = (
+    "id",
+    "name",
+    "nickname",
+    "wechat_id",
+    "email",
+    "address",
+    "birthday",
+    "gender",
+    "source_channel",
+    "needs",
+    "purchasing_power",
+    "social_circle",
+    "owner_id",
+    "marketing_consent",
+    "consent_source",
+    "consent_at",
+    "custom_attributes",
+    "external_id",
+    "import_row",
+)
+_PHONE_COLUMNS = ("customer_id", "e164", "national", "kind", "is_primary")
 
 _UPDATED = (
     "name",

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
@@ -36,6 +36,7 @@ from laoke.audit.service import record
 from laoke.config import Settings
 from laoke.db import Database, utcnow
 from laoke.errors import N_, Conflict, DomainError, NotFound
+from laoke.imports.bulk import BulkInserter, tune_for_bulk
 from laoke.imports.mapping import Catalogue
 from laoke.imports.models import ImportIssue, ImportJob, JobStatus, Outcome
 from laoke.imports.readers import TableReader, open_table
@@ -44,7 +45,7 @@ from laoke.tenancy.models import Org
 
 log = logging.getLogger("laoke.imports")
 
-DEFAULT_BATCH = 5000
+DEFAULT_BATCH = 10_000
 STALE_AFTER = timedelta(minutes=5)
 TARGET_MODULES = ["laoke.customers.importer"]
 
@@ -83,6 +84,8 @@ class BatchResult:
     issues: list[dict[str, Any]] = field(default_factory=list)
 
 
+ISSUES = ImportIssue.__table__
+_ISSUE_COLUMNS = ("row_number", "outcome", "reason", "params", "values", "customer_id")
 COUNTERS = ("inserted", "merged", "skipped", "duplicates_in_file", "rejected", "warnings")
 
 
@@ -298,9 +301,11 @@ def _commit_batch(
         assert job is not None
         if job.status != JobStatus.RUNNING or job.worker != worker:
             raise JobLost()
+        tune_for_bulk(session)
         result = target.write_batch(session, state, job, batch)
-        if result.issues:
-            session.execute(insert(ImportIssue.__table__), result.issues)
+        BulkInserter(
+            session, ISSUES, _ISSUE_COLUMNS, {"org_id": job.org_id, "job_id": job.id}
+        ).insert(tuple(issue[name] for name in _ISSUE_COLUMNS) for issue in result.issues)
         job.rows_read += result.read
         for name in COUNTERS:
             setattr(job, name, getattr(job, name) + getattr(result, name))

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from laoke.config import Settings
@@ -88,11 +88,23 @@ def report_dir(settings: Settings, job: ImportJob) -> Path:
     return folder
 
 
+EAGER_XLSX_ROWS = 20_000
+
+
 def write_reports(session: Session, settings: Settings, job: ImportJob) -> Path:
-    """Both formats in the job creator's language; returns the .xlsx path."""
+    """The report in the job creator's language; returns the .csv path.
+
+    The .xlsx is written alongside when the report is of a readable size; a longer one is
+    written on its first download (openpyxl needs ~20 µs a cell; a CSV is written at once).
+    """
     folder = report_dir(settings, job)
-    write_report(session, job, folder / "report.csv", job.language)
-    return write_report(session, job, folder / "report.xlsx", job.language)
+    csv_path = write_report(session, job, folder / "report.csv", job.language)
+    count = session.scalar(
+        select(func.count()).where(ImportIssue.org_id == job.org_id, ImportIssue.job_id == job.id)
+    )
+    if (count or 0) <= EAGER_XLSX_ROWS:
+        write_report(session, job, folder / "report.xlsx", job.language)
+    return csv_path
 
 
 def report_file(

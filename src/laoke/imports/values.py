@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import phonenumbers
 
@@ -129,6 +130,7 @@ _GENDERS = {
 GENDER_WORDS = {_key(w): g for g, words in _GENDERS.items() for w in words.split()}
 
 
+@lru_cache(maxsize=1024)
 def parse_gender(text: str) -> str:
     """female / male / other / unknown, from words in Chinese (both scripts) or English."""
     key = _key(text)
@@ -147,6 +149,7 @@ _POWER = {
 POWER_WORDS = {_key(w): p for p, words in _POWER.items() for w in words.split()}
 
 
+@lru_cache(maxsize=1024)
 def parse_power(text: str) -> str:
     key = _key(text)
     if key in POWER_WORDS:
@@ -165,6 +168,7 @@ BOOL_WORDS[_key("√")] = True
 BOOL_WORDS[_key("×")] = False
 
 
+@lru_cache(maxsize=1024)
 def parse_bool(text: str) -> bool:
     stripped = unicodedata.normalize("NFKC", text).strip().casefold()
     if stripped in ("√", "✓", "✔"):
