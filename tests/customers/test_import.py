@@ -268,3 +268,18 @@ def test_jobs_are_seen_by_their_tenant_and_sales_see_their_own(
                 service.get_job_for(session, cast.actor(outsider), job.id)
         assert service.list_jobs(session, cast.actor(cast.carol)) == []
         assert session.get(ImportJob, job.id).created_by == cast.bob.id
+
+
+def test_erasing_a_customer_clears_their_rows_in_import_reports(
+    database, settings, cast, messy
+) -> None:
+    from laoke.customers.erasure import erase_customer
+
+    alice = cast.actor(cast.alice)
+    job = run_import(database, settings, alice, messy)
+    duplicate = next(i for i in issues(database, job.id) if i.row_number == 6)
+    assert duplicate.customer_id is not None and "王丽" in duplicate.values
+    with database.unit_of_work() as session:
+        erase_customer(session, alice, duplicate.customer_id, reason="request")
+    after = next(i for i in issues(database, job.id) if i.row_number == 6)
+    assert after.values == [] and after.params == {}

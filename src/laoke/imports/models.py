@@ -6,8 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from laoke.db import Base, BigId, JsonDoc, TenantRow, utcnow
 from laoke.errors import N_
@@ -139,3 +139,22 @@ class ImportIssue(TenantRow, Base):
     customer_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("customers.id", ondelete="SET NULL")
     )
+
+
+def forget_import_rows(session: Session, org_id: int, customer_id: int) -> None:
+    """Erasure hook: report rows that went into an erased customer lose their values."""
+    session.execute(
+        update(ImportIssue)
+        .where(ImportIssue.org_id == org_id, ImportIssue.customer_id == customer_id)
+        .values(values=[], params={})
+    )
+
+
+def _register_erasure_hook() -> None:
+    from laoke.customers.erasure import ERASURE_HOOKS
+
+    if forget_import_rows not in ERASURE_HOOKS:
+        ERASURE_HOOKS.append(forget_import_rows)
+
+
+_register_erasure_hook()
