@@ -169,3 +169,38 @@ def test_api_refusals_are_problem_details(cast, api_of, app, sheet) -> None:
     assert big.status_code == 413
     assert big.headers["content-type"].startswith("application/problem+json")
     assert big.json()["code"] == "file_too_large"
+
+
+def test_a_running_import_shows_progress_that_polls_and_an_interrupted_one_offers_resume(
+    cast, browser_of, database, settings, sheet
+) -> None:
+    import socket
+
+    from laoke.db import utcnow
+    from laoke.imports.models import ImportJob, JobStatus
+
+    alice = browser_of(cast.alice)
+    job_url = _upload(alice, sheet).headers["location"]
+    job_id = int(job_url.rsplit("/", 1)[1])
+    with database.unit_of_work() as session:
+        # Running in another server process that committed a batch just now.
+        job = session.get(ImportJob, job_id)
+        job.status, job.rows_read, job.progress = JobStatus.RUNNING, 2, 0.4
+        job.worker, job.heartbeat_at = "another-host:1", utcnow()
+        session.commit()
+    page = alice.get(job_url).text
+    assert 'data-test="progress"' in page and 'hx-trigger="every 1s"' in page
+    partial = alice.get(f"{job_url}/progress", headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "已读取 2 行" in partial.text
+    with database.unit_of_work() as session:
+        # A worker on this host whose process is gone: the page offers to resume.
+        session.get(ImportJob, job_id).worker = f"{socket.gethostname()}:999999"
+        session.commit()
+    page = alice.get(job_url).text
+    assert 'data-test="interrupted"' in page and "第 0 行之后中断" in page
+    resumed = alice.post(
+        f"{job_url}/resume", data={"csrf_token": csrf_from(page)}, follow_redirects=False
+    )
+    assert resumed.status_code == 303
+    service.wait_for(job_id, timeout=30)
+    assert 'data-test="summary"' in alice.get(job_url).text
