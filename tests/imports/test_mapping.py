@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from laoke.customers.import_fields import CUSTOMER_FIELDS, detect_mapping
+from laoke.customers.import_catalogue import CUSTOMER_FIELDS, detect_mapping
 from laoke.imports.mapping import InvalidMapping, normalise_header, parse_mapping_json
 
 SIMPLIFIED = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from laoke.customers.import_fields import CUSTOMER_FIELDS
+from laoke.customers.import_catalogue import CUSTOMER_FIELDS
 from laoke.imports.readers import SheetNotFound, cell_text, column_letter, open_table
 from laoke.imports.safety import FileKind, UnreadableFile
 from tests.imports.files import FIXTURES, csv_file, ods, xlsx

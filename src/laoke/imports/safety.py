@@ -105,15 +105,44 @@ def check_file(path: Path, limits: Limits | None = None) -> FileKind:
     return kind
 
 
+def _declared_entries(path: Path) -> int | None:
+    """The entry count from the end-of-central-directory record, read before zipfile builds
+    an object per entry (a million-entry archive would cost seconds and memory)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 65_557))
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if count == 0xFFFF and locator >= 0:
+        offset = struct.unpack("<Q", tail[locator + 8 : locator + 16])[0]
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            record = handle.read(56)
+        if record.startswith(b"PK\x06\x06"):
+            count = struct.unpack("<Q", record[32:40])[0]
+    return count
+
+
+def _too_many(count: int) -> UnsafeFile:
+    return UnsafeFile(
+        N_("The file contains too many parts (%(n)s); it may be a zip bomb."),
+        code="zip_bomb",
+        n=count,
+    )
+
+
 def check_zip(path: Path, limits: Limits) -> None:
+    declared = _declared_entries(path)
+    if declared is not None and declared > limits.max_entries:
+        raise _too_many(declared)
     with zipfile.ZipFile(path) as archive:
         entries = archive.infolist()
         if len(entries) > limits.max_entries:
-            raise UnsafeFile(
-                N_("The file contains too many parts (%(n)s); it may be a zip bomb."),
-                code="zip_bomb",
-                n=len(entries),
-            )
+            raise _too_many(len(entries))
         total = sum(e.file_size for e in entries)
         if total > limits.max_uncompressed:
             raise UnsafeFile(
