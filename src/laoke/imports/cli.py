@@ -26,7 +26,7 @@ from laoke.cli_support import (
 from laoke.config import get_settings
 from laoke.errors import DomainError
 from laoke.imports import service
-from laoke.imports.jobs import DEFAULT_BATCH, run_job, target_for
+from laoke.imports.jobs import DEFAULT_BATCH, LOCAL_FILE_MAX_BYTES, run_job, target_for
 from laoke.imports.mapping import parse_mapping_json
 from laoke.imports.models import ImportJob, MergePolicy
 
@@ -89,7 +89,14 @@ def run_import_command(
             else:
                 with file.open("rb") as source:
                     job = service.create_job(
-                        session, settings, actor, kind, file.name, source, sheet=sheet
+                        session,
+                        settings,
+                        actor,
+                        kind,
+                        file.name,
+                        source,
+                        sheet=sheet,
+                        max_bytes=max(settings.upload_max_bytes, LOCAL_FILE_MAX_BYTES),
                     )
                 job = service.confirm_job(
                     session,

@@ -177,8 +177,16 @@ def job_file(settings: Settings, job: ImportJob) -> Path:
     return Path(settings.data_dir) / job.file_path
 
 
-def limits_for(settings: Settings) -> Limits:
-    return Limits(max_bytes=settings.upload_max_bytes)
+LOCAL_FILE_MAX_BYTES = 4 * 1024 * 1024 * 1024
+"""Files given on the command line come from the operator, not a browser: a larger limit."""
+
+
+def limits_for(
+    settings: Settings, job: ImportJob | None = None, max_bytes: int | None = None
+) -> Limits:
+    if max_bytes is None:
+        max_bytes = (job.options or {}).get("max_bytes") if job is not None else None
+    return Limits(max_bytes=max_bytes or settings.upload_max_bytes)
 
 
 def open_job_table(settings: Settings, job: ImportJob) -> TableReader:
@@ -187,7 +195,7 @@ def open_job_table(settings: Settings, job: ImportJob) -> TableReader:
         job_file(settings, job),
         sheet=job.sheet,
         header_score=target.catalogue.is_known,
-        limits=limits_for(settings),
+        limits=limits_for(settings, job),
         header_row=job.header_row,
     )
 

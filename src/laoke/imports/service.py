@@ -93,7 +93,9 @@ def _suffix(filename: str) -> str:
     return suffix if suffix in ALLOWED_SUFFIXES else ".bin"
 
 
-def _save_upload(settings: Settings, source: IO[bytes], filename: str) -> tuple[Path, str, int]:
+def _save_upload(
+    settings: Settings, source: IO[bytes], filename: str, max_bytes: int
+) -> tuple[Path, str, int]:
     """Copy the upload to the data directory, counting bytes: stops at the size limit."""
     folder = Path(settings.data_dir) / "imports" / "incoming"
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,11 +109,11 @@ def _save_upload(settings: Settings, source: IO[bytes], filename: str) -> tuple[
         with handle:
             while chunk := source.read(_COPY_CHUNK):
                 size += len(chunk)
-                if size > settings.upload_max_bytes:
-                    raise FileTooLarge(limit=f"{settings.upload_max_bytes / 1024 / 1024:.0f}")
+                if size > max_bytes:
+                    raise FileTooLarge(limit=f"{max_bytes / 1024 / 1024:.0f}")
                 digest.update(chunk)
                 handle.write(chunk)
-        check_size(size, limits_for(settings))
+        check_size(size, limits_for(settings, max_bytes=max_bytes))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -127,14 +129,20 @@ def create_job(
     source: IO[bytes],
     *,
     sheet: str | None = None,
+    max_bytes: int | None = None,
 ) -> ImportJob:
-    """Store the upload, check it, find its header and guess the mapping: a PENDING job."""
+    """Store the upload, check it, find its header and guess the mapping: a PENDING job.
+
+    `max_bytes` defaults to the upload limit; the CLI passes a larger one for local files.
+    """
     _require(actor, kind)
     target = target_for(kind)
-    path, sha256, size = _save_upload(settings, source, filename)
+    max_bytes = max_bytes or settings.upload_max_bytes
+    path, sha256, size = _save_upload(settings, source, filename, max_bytes)
+    limits = limits_for(settings, max_bytes=max_bytes)
     try:
         with open_table(
-            path, sheet=sheet, header_score=target.catalogue.is_known, limits=limits_for(settings)
+            path, sheet=sheet, header_score=target.catalogue.is_known, limits=limits
         ) as reader:
             info = reader.info
         job = ImportJob(
@@ -151,7 +159,7 @@ def create_job(
             headers=info.headers,
             mapping=target.detect(info.headers),
             policy=MergePolicy.FILL,
-            options={"default_owner_id": actor.user_id},
+            options={"default_owner_id": actor.user_id, "max_bytes": max_bytes},
             language=actor.language,
             created_by=actor.user_id,
         )
@@ -190,7 +198,7 @@ def choose_sheet(
         job_file(settings, job),
         sheet=sheet,
         header_score=target.catalogue.is_known,
-        limits=limits_for(settings),
+        limits=limits_for(settings, job),
     ) as reader:
         info = reader.info
     job.sheet, job.header_row, job.headers = info.sheet, info.header_row, info.headers
