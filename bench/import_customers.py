@@ -290,8 +290,8 @@ def main() -> None:
 
 def report(options: argparse.Namespace, runs: dict[str, Run], extra: list[Run]) -> None:
     lines = [
-        "| run | rows | seconds | peak memory (MB) | notes |",
-        "|---|---:|---:|---:|---|",
+        "| run | rows | wall s | CPU s | peak memory (MB) | notes |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for key, run in list(runs.items()) + [(r.label, r) for r in extra]:
         rows = (
