@@ -95,11 +95,18 @@ def _same(value: Any) -> Any:
     return value
 
 
-def tune_for_bulk(session: Session) -> None:
+BULK_CACHE_KIB = 131_072  # 128 MB
+DEFAULT_CACHE_KIB = 2_000  # SQLite's default
+
+
+def tune_for_bulk(session: Session, *, on: bool = True) -> None:
     """A larger page cache for this connection while a batch writes (SQLite's default is
-    2 MB; index pages of a large pool do not fit and every insert would wait on the disk)."""
+    2 MB; index pages of a large pool do not fit and every insert would wait on the disk).
+    Turned off again after the batch, so a pooled connection of the web server does not
+    keep 128 MB for its later requests."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA cache_size = -131072"))  # 128 MB, this connection only
+        size = BULK_CACHE_KIB if on else DEFAULT_CACHE_KIB
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{size}")
 
 
 def lookup_many(

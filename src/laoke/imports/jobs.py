@@ -320,6 +320,7 @@ def _commit_batch(
         job.checkpoint_row = batch[-1][0]
         job.progress = min(reader.fraction(batch[-1][0]), 0.99)
         job.heartbeat_at = utcnow()
+        tune_for_bulk(session, on=False)
         session.commit()
         if on_progress:
             on_progress(job)
