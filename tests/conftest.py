@@ -153,7 +153,12 @@ def cast(database: Database, password_hash: str) -> Cast:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(mode=Mode.TEST, secret_key="t" * 48, database_url="sqlite:///unused.db")
+    return Settings(
+        mode=Mode.TEST,
+        secret_key="t" * 48,
+        database_url="sqlite:///unused.db",
+        data_dir=tmp_path / "data",
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from laoke.accounts.cli import org_app, token_app, user_app
 from laoke.analytics.clv.transactions_cli import clv_app
 from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
+from laoke.imports.cli import export_app, import_app
 
 app = typer.Typer(
     name="laoke",
@@ -22,6 +23,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(customers_app, name="customers")
 app.add_typer(clv_app, name="clv")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 @app.command()

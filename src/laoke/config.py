@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     login_throttle_minutes: int = Field(default=15, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    data_dir: Path = DEV_DATA_DIR
 
     @field_validator("database_url")
     @classmethod

@@ -5,6 +5,7 @@ from laoke.audit import models as audit_models
 from laoke.customers import models as customers_models
 from laoke.db import Base
 from laoke.events import models as events_models
+from laoke.imports import models as imports_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "customers_models",
     "events_models",
+    "imports_models",
     "metadata",
     "tenancy_models",
 ]

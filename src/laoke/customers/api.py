@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 
 from laoke.customers import erasure, merge, service
+from laoke.customers.export import export_response
 from laoke.customers.models import Gender
 from laoke.customers.presenters import customer_public
 from laoke.customers.schemas import (
@@ -68,6 +70,33 @@ def list_customers(
 @router.post("", response_model=CustomerPublic, status_code=201, summary="Create a customer")
 def create_customer(session: SessionDep, actor: ApiActor, body: CustomerCreate) -> CustomerPublic:
     return customer_public(service.create_customer(session, actor, body), actor)
+
+
+@router.get(
+    "/export",
+    summary="Download the customer list, filtered like the list, as xlsx or csv (audited)",
+    response_class=FileResponse,
+)
+def export_customers(
+    session: SessionDep,
+    actor: ApiActor,
+    format: Literal["xlsx", "csv"] = "xlsx",
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    owner_id: int | None = None,
+    gender: Gender | None = None,
+    source_channel: Annotated[str | None, Query(max_length=64)] = None,
+    consent: bool | None = None,
+) -> FileResponse:
+    params = service.CustomerQuery(
+        q=q,
+        tag=tag,
+        owner_id=owner_id,
+        gender=gender,
+        source_channel=source_channel,
+        consent=consent,
+    )
+    return export_response(session, actor, params, format)
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic, summary="One customer")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from laoke.customers.stages import LifecycleStage, RelationshipStage
@@ -63,6 +63,7 @@ class Customer(TenantRow, Timestamps, Base):
         Index("ix_customers_org_email", "org_id", "email"),
         Index("ix_customers_org_lifecycle", "org_id", "lifecycle_stage"),
         UniqueConstraint("org_id", "external_id"),
+        Index("ix_customers_org_import_job", "org_id", "import_job_id"),
     )
 
     name: Mapped[str] = mapped_column(String(100))
@@ -92,6 +93,10 @@ class Customer(TenantRow, Timestamps, Base):
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
     erased_at: Mapped[datetime | None] = mapped_column()
     pseudonym: Mapped[str | None] = mapped_column(String(32))
+    # Where an imported customer came from: the import job and the spreadsheet row
+    # (a plain pointer, like the audit log's target ids: the job may be deleted later).
+    import_job_id: Mapped[int | None] = mapped_column(BigId)
+    import_row: Mapped[int | None] = mapped_column(Integer)
 
     phones: Mapped[list[CustomerPhone]] = relationship(
         back_populates="customer",

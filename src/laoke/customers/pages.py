@@ -15,6 +15,7 @@ from laoke.accounts.models import User
 from laoke.accounts.roles import Permission
 from laoke.accounts.service import list_staff
 from laoke.customers import erasure, forms, merge, service
+from laoke.customers.export import export_response
 from laoke.customers.models import (
     CONSENT_SOURCE_LABELS,
     GENDER_LABELS,
@@ -82,6 +83,25 @@ def customer_list(
         "_customer_rows.html" if request.headers.get("HX-Request") == "true" else "customers.html"
     )
     return render(request, template, context)
+
+
+@router.get("/export")
+def export(
+    session: SessionDep,
+    actor: PageActor,
+    format: str = "xlsx",
+    q: str = "",
+    tag: str = "",
+    owner_id: str = "",
+    consent: str = "",
+) -> Response:
+    params = service.CustomerQuery(
+        q=q[:100] or None,
+        tag=tag[:50] or None,
+        owner_id=int(owner_id) if owner_id.isdigit() else None,
+        consent={"yes": True, "no": False}.get(consent),
+    )
+    return export_response(session, actor, params, format)
 
 
 @router.get("/new")

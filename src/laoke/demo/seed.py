@@ -25,6 +25,7 @@ from laoke.customers.phones import national_digits, normalize_phone
 from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
+from laoke.imports.demo import seed_import
 from laoke.tenancy.models import Org
 from laoke.tenancy.service import create_org
 
@@ -140,7 +141,7 @@ def seed_history(session: Session, ctx: DemoContext) -> None:
 
 
 DemoStep = Callable[[Session, DemoContext], None]
-DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history]
+DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history, seed_import]
 
 
 def demo_exists(database: Database) -> bool:

@@ -37,6 +37,11 @@ def subscribe(name: str, handler: Handler) -> None:
         _HANDLERS[name].append(handler)
 
 
+def has_subscribers(name: str) -> bool:
+    """Whether anything reacts to `name` (bulk writers may then skip per-event calls)."""
+    return bool(_HANDLERS.get(name))
+
+
 def emit(
     session: Session,
     org_id: int,

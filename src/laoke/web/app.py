@@ -32,6 +32,8 @@ def _routers() -> list[APIRouter]:
     from laoke.audit import pages as audit_pages
     from laoke.customers import api as customers_api
     from laoke.customers import pages as customers_pages
+    from laoke.imports import api as imports_api
+    from laoke.imports import pages as imports_pages
 
     return [
         accounts_pages.router,
@@ -39,6 +41,8 @@ def _routers() -> list[APIRouter]:
         customers_pages.router,
         customers_api.router,
         audit_pages.router,
+        imports_pages.router,
+        imports_api.router,
     ]
 
 
