@@ -11,6 +11,7 @@ from laoke.analytics.clv.transactions_cli import clv_app
 from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
 from laoke.imports.cli import export_app, import_app
+from laoke.messaging.cli import channel_app, sink, webhook_app, worker
 
 app = typer.Typer(
     name="laoke",
@@ -25,6 +26,8 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(clv_app, name="clv")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(channel_app, name="channel")
+app.add_typer(webhook_app, name="webhook")
 
 
 @app.command()
@@ -90,6 +93,10 @@ def serve(
         reload=reload,
         proxy_headers=False,
     )
+
+
+app.command()(worker)
+app.command()(sink)
 
 
 def main() -> None:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     data_dir: Path = DEV_DATA_DIR
+    # Messaging: the outbox worker inside `laoke serve`, and where outgoing calls may go.
+    run_worker: bool = True
+    worker_poll_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    outbound_private_networks: bool | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -72,6 +76,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allows_private_targets(self) -> bool:
+        """May webhooks and gateways point at loopback/private addresses? Not in production
+        unless set explicitly: a tenant must not reach the server's own network."""
+        if self.outbound_private_networks is not None:
+            return self.outbound_private_networks
+        return self.mode is not Mode.PRODUCTION
 
     @property
     def base_url(self) -> str:

@@ -6,6 +6,7 @@ from laoke.customers import models as customers_models
 from laoke.db import Base
 from laoke.events import models as events_models
 from laoke.imports import models as imports_models
+from laoke.messaging import models as messaging_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -16,6 +17,7 @@ __all__ = [
     "customers_models",
     "events_models",
     "imports_models",
+    "messaging_models",
     "metadata",
     "tenancy_models",
 ]

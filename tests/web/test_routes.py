@@ -11,7 +11,15 @@ from laoke.config import Mode, Settings
 from laoke.web.app import create_app
 from tests.conftest import all_routes
 
-PUBLIC = {"/login", "/healthz", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+PUBLIC = {
+    "/login",
+    "/healthz",
+    "/",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/u/{token}",
+}
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 
 

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     MANAGE_SETTINGS = "manage_settings"
     READ_AUDIT_LOG = "read_audit_log"
     USE_API_TOKENS = "use_api_tokens"
+    SEND_MESSAGES = "send_messages"
 
 
 _EVERYTHING = frozenset(Permission)
@@ -52,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EXPORT,
             Permission.IMPORT,
             Permission.USE_API_TOKENS,
+            Permission.SEND_MESSAGES,
         }
     ),
     # A salesperson works their own customers only; the customer gate enforces that.

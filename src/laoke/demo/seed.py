@@ -26,6 +26,7 @@ from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
 from laoke.imports.demo import seed_import
+from laoke.messaging.demo import seed_messaging
 from laoke.tenancy.models import Org
 from laoke.tenancy.service import create_org
 
@@ -141,7 +142,7 @@ def seed_history(session: Session, ctx: DemoContext) -> None:
 
 
 DemoStep = Callable[[Session, DemoContext], None]
-DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history, seed_import]
+DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history, seed_import, seed_messaging]
 
 
 def demo_exists(database: Database) -> bool:

@@ -32,7 +32,8 @@ _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 
 
 def subscribe(name: str, handler: Handler) -> None:
-    """Call `handler(session, event)` whenever `name` is emitted (idempotent per handler)."""
+    """Call `handler(session, event)` whenever `name` is emitted (idempotent per handler).
+    The name `"*"` hears every event (outgoing integration webhooks)."""
     if handler not in _HANDLERS[name]:
         _HANDLERS[name].append(handler)
 
@@ -61,6 +62,6 @@ def emit(
     )
     session.add(event)
     session.flush()
-    for handler in list(_HANDLERS.get(name, ())):
+    for handler in [*_HANDLERS.get(name, ()), *_HANDLERS.get("*", ())]:
         handler(session, event)
     return event

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from laoke import __version__
 from laoke.config import Settings, get_settings
 from laoke.db import Database, make_engine
+from laoke.messaging.worker import lifespan as worker_lifespan
 from laoke.web.deps import OptionalActor, SessionDep
 from laoke.web.errors import install_error_handlers
 from laoke.web.security import request_context_middleware
@@ -34,6 +35,7 @@ def _routers() -> list[APIRouter]:
     from laoke.customers import pages as customers_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
+    from laoke.messaging import routers as messaging
 
     return [
         accounts_pages.router,
@@ -43,6 +45,7 @@ def _routers() -> list[APIRouter]:
         audit_pages.router,
         imports_pages.router,
         imports_api.router,
+        *messaging.routers(),
     ]
 
 
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=worker_lifespan,
     )
     app.state.settings = settings
     app.state.database = database
