@@ -4,9 +4,11 @@ from laoke.accounts import models as accounts_models
 from laoke.audit import models as audit_models
 from laoke.customers import models as customers_models
 from laoke.db import Base
+from laoke.engagement import models as engagement_models
 from laoke.events import models as events_models
 from laoke.imports import models as imports_models
 from laoke.messaging import models as messaging_models
+from laoke.orders import models as orders_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -15,9 +17,11 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "customers_models",
+    "engagement_models",
     "events_models",
     "imports_models",
     "messaging_models",
     "metadata",
+    "orders_models",
     "tenancy_models",
 ]

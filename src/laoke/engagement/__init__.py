@@ -1,0 +1,1 @@
+"""Relationship upkeep: contacts, cadence and the Today list, tasks, stages and figures."""

@@ -1,0 +1,1 @@
+"""Purchases: products with their usage cycles, orders and their items."""
