@@ -12,6 +12,7 @@ from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
 from laoke.imports.cli import export_app, import_app
 from laoke.messaging.cli import channel_app, sink, webhook_app, worker
+from laoke.orders import cli as orders_cli  # noqa: F401 - adds `laoke import orders`
 
 app = typer.Typer(
     name="laoke",

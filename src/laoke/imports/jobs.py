@@ -47,7 +47,7 @@ log = logging.getLogger("laoke.imports")
 
 DEFAULT_BATCH = 10_000
 STALE_AFTER = timedelta(minutes=5)
-TARGET_MODULES = ["laoke.customers.importer"]
+TARGET_MODULES = ["laoke.customers.importer", "laoke.orders.importer"]
 
 
 @dataclass

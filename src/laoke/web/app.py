@@ -36,6 +36,8 @@ def _routers() -> list[APIRouter]:
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.messaging import routers as messaging
+    from laoke.orders import api as orders_api
+    from laoke.orders import pages as orders_pages
 
     return [
         accounts_pages.router,
@@ -46,6 +48,8 @@ def _routers() -> list[APIRouter]:
         imports_pages.router,
         imports_api.router,
         *messaging.routers(),
+        orders_pages.router,
+        orders_api.router,
     ]
 
 
