@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 
+from laoke.imports.values import BadValue, parse_amount
 from laoke.orders.models import Product
 from laoke.orders.schemas import OrderCreate, ProductCreate, ProductUpdate
 
@@ -34,6 +35,16 @@ def blank_order(today: date) -> dict[str, Any]:
     return values
 
 
+def _amount(text: str) -> str | None:
+    """¥1,280 / 1280元 as typed on a phone; unreadable text goes on to validation as is."""
+    if not text:
+        return None
+    try:
+        return str(parse_amount(text))
+    except BadValue:
+        return text
+
+
 def _ordered_at(text: str, today: date, timezone: str) -> datetime | str | None:
     """Today means now; an earlier day means that day at local noon."""
     if not text:
@@ -54,7 +65,7 @@ def to_order(
     for product_id, quantity in values["quantities"].items():
         if quantity and quantity != "0":
             items.append({"product_id": product_id, "quantity": quantity})
-    amount = values["item_amount"] or None
+    amount = _amount(values["item_amount"])
     if values["item_name"]:
         items.append({"product_name": values["item_name"], "amount": amount})
         amount = None
@@ -89,7 +100,7 @@ def _product_payload(values: dict[str, str]) -> dict[str, Any]:
         "name": values["name"],
         "sku": values["sku"],
         "usage_cycle_days": values["usage_cycle_days"] or None,
-        "price": values["price"].replace(",", "").lstrip("¥￥") or None,
+        "price": _amount(values["price"]),
     }
 
 

@@ -44,7 +44,7 @@ def _customer_names(session: Session, orders: list[Order]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {customer_id: name for customer_id, name in rows}
 
 
 def _status_context() -> dict[str, Any]:
