@@ -114,9 +114,10 @@ def test_who_may_do_what(cast, shop, api_of) -> None:
     # Products: everyone lists, only owners and admins change.
     assert [p["name"] for p in victor.get("/api/v1/products").json()] == ["补水面霜", "面部护理"]
     assert bob.post("/api/v1/products", json={"name": "新"}).status_code == 403
-    assert api_of(cast.maggie).patch(
-        f"/api/v1/products/{shop.cream}", json={"price": "1"}
-    ).status_code == 403
+    assert (
+        api_of(cast.maggie).patch(f"/api/v1/products/{shop.cream}", json={"price": "1"}).status_code
+        == 403
+    )
 
 
 def test_products_create_update_and_validation(cast, shop, api_of) -> None:
@@ -146,7 +147,9 @@ def test_products_create_update_and_validation(cast, shop, api_of) -> None:
     ):
         assert api.post("/api/v1/products", json=bad).status_code == 422, bad
     product_id = created.json()["id"]
-    off = api.patch(f"/api/v1/products/{product_id}", json={"active": False, "usage_cycle_days": None})
+    off = api.patch(
+        f"/api/v1/products/{product_id}", json={"active": False, "usage_cycle_days": None}
+    )
     assert (off.json()["active"], off.json()["usage_cycle_days"]) == (False, None)
     assert "精华液" not in [p["name"] for p in api.get("/api/v1/products").json()]
     everything = api.get("/api/v1/products", params={"include_inactive": True}).json()
@@ -157,10 +160,18 @@ def test_products_create_update_and_validation(cast, shop, api_of) -> None:
 def test_list_filters_and_paging(cast, shop, api_of) -> None:
     api = api_of(cast.alice)
     for day in range(1, 26):
-        new_order(api, shop.bobs, amount="10", ordered_at=f"2025-03-{day:02d}T12:00:00", channel="门店" if day % 2 else "微信")
+        new_order(
+            api,
+            shop.bobs,
+            amount="10",
+            ordered_at=f"2025-03-{day:02d}T12:00:00",
+            channel="门店" if day % 2 else "微信",
+        )
     page = api.get("/api/v1/orders", params={"page": 2, "per_page": 10}).json()
     assert (page["total"], page["pages"], len(page["items"])) == (25, 3, 10)
-    ranged = api.get("/api/v1/orders", params={"date_from": "2025-03-10", "date_to": "2025-03-12"}).json()
+    ranged = api.get(
+        "/api/v1/orders", params={"date_from": "2025-03-10", "date_to": "2025-03-12"}
+    ).json()
     assert ranged["total"] == 3 and ranged["paid_amount"] == "30.00"
     assert api.get("/api/v1/orders", params={"channel": "微信"}).json()["total"] == 12
     assert api.get("/api/v1/orders", params={"customer_id": shop.carols}).json()["total"] == 0

@@ -31,7 +31,11 @@ def test_an_order_is_entered_by_tapping_products(cast, shop, browser_of, databas
     )
     assert response.status_code == 303, response.text
     detail = bob.get(response.headers["location"])
-    assert "¥396.00" in detail.text and "补水面霜" in detail.text and 'data-test="refund"' in detail.text
+    assert (
+        "¥396.00" in detail.text
+        and "补水面霜" in detail.text
+        and 'data-test="refund"' in detail.text
+    )
     with database.unit_of_work(write=False) as s:
         order = s.scalar(select(Order))
         assert (order.amount, order.channel, order.created_by_id) == (
@@ -41,7 +45,9 @@ def test_an_order_is_entered_by_tapping_products(cast, shop, browser_of, databas
         )
 
 
-def test_a_free_text_item_with_an_amount_and_an_earlier_day(cast, shop, browser_of, database) -> None:
+def test_a_free_text_item_with_an_amount_and_an_earlier_day(
+    cast, shop, browser_of, database
+) -> None:
     bob = browser_of(cast.bob)
     response = _post(
         bob,
@@ -70,7 +76,9 @@ def test_form_errors_are_shown_and_nothing_is_saved(cast, shop, browser_of, data
     assert negative.status_code == 422
     future = _post(bob, page, page, item_name="x", item_amount="5", ordered_on="2999-01-01")
     assert future.status_code == 422 and 'value="2999-01-01"' in future.text
-    assert _post(bob, page, page, item_name="x", item_amount="5", order_number="N1").status_code == 303
+    assert (
+        _post(bob, page, page, item_name="x", item_amount="5", order_number="N1").status_code == 303
+    )
     taken = _post(bob, page, page, item_name="y", item_amount="6", order_number="N1")
     assert taken.status_code == 409 and 'value="y"' in taken.text
     with database.unit_of_work(write=False) as s:
@@ -80,8 +88,12 @@ def test_form_errors_are_shown_and_nothing_is_saved(cast, shop, browser_of, data
 def test_orders_list_filters_and_detail_refund_and_cancel(cast, shop, browser_of) -> None:
     alice = browser_of(cast.alice)
     page = f"/customers/{shop.bobs}/orders/new"
-    first = _post(alice, page, page, item_name="a", item_amount="10", channel="微信").headers["location"]
-    second = _post(alice, page, page, item_name="b", item_amount="20", channel="门店").headers["location"]
+    first = _post(alice, page, page, item_name="a", item_amount="10", channel="微信").headers[
+        "location"
+    ]
+    second = _post(alice, page, page, item_name="b", item_amount="20", channel="门店").headers[
+        "location"
+    ]
     listing = alice.get("/orders")
     assert listing.status_code == 200 and "¥10.00" in listing.text and "¥20.00" in listing.text
     wechat = alice.get("/orders", params={"channel": "微信"}).text
@@ -92,7 +104,9 @@ def test_orders_list_filters_and_detail_refund_and_cancel(cast, shop, browser_of
     assert 'data-test="refund"' not in alice.get(first_path).text
     assert _post(alice, second, f"{second.split('?')[0]}/cancel").status_code == 303
     assert "¥20.00" in alice.get("/orders", params={"status": "cancelled"}).text
-    assert alice.get("/orders", params={"status": "nonsense", "date_from": "bad"}).status_code == 200
+    assert (
+        alice.get("/orders", params={"status": "nonsense", "date_from": "bad"}).status_code == 200
+    )
 
 
 def test_the_customer_page_shows_its_orders_panel(cast, shop, browser_of) -> None:
@@ -112,7 +126,9 @@ def test_the_customer_page_shows_its_orders_panel(cast, shop, browser_of) -> Non
 def test_pages_hide_other_peoples_orders(cast, shop, browser_of) -> None:
     bob = browser_of(cast.bob)
     page = f"/customers/{shop.bobs}/orders/new"
-    location = _post(bob, page, page, item_name="x", item_amount="5").headers["location"].split("?")[0]
+    location = (
+        _post(bob, page, page, item_name="x", item_amount="5").headers["location"].split("?")[0]
+    )
     carol = browser_of(cast.carol)
     assert carol.get(location).status_code == 404
     assert carol.get(f"/customers/{shop.bobs}/orders/new").status_code == 404
@@ -129,7 +145,9 @@ def test_products_page_adds_and_edits_for_owners_only(cast, shop, browser_of, da
     listing = alice.get("/products")
     assert "补水面霜" in listing.text and 'data-test="product-form"' in listing.text
     assert 'data-test="nav-products"' in listing.text and 'data-test="nav-orders"' in listing.text
-    added = _post(alice, "/products", "/products", name="精华液", price="368", usage_cycle_days="60")
+    added = _post(
+        alice, "/products", "/products", name="精华液", price="368", usage_cycle_days="60"
+    )
     assert added.status_code == 303
     duplicate = _post(alice, "/products", "/products", name="精华液")
     assert duplicate.status_code == 409
@@ -137,10 +155,17 @@ def test_products_page_adds_and_edits_for_owners_only(cast, shop, browser_of, da
     assert bad.status_code == 422
     edit = f"/products/{shop.cream}/edit"
     assert 'value="198.00"' in alice.get(edit).text
-    assert _post(alice, edit, edit, name="补水面霜", price="188", usage_cycle_days="").status_code == 303
+    assert (
+        _post(alice, edit, edit, name="补水面霜", price="188", usage_cycle_days="").status_code
+        == 303
+    )
     with database.unit_of_work(write=False) as s:
         cream = s.get(Product, shop.cream)
-        assert (cream.price, cream.usage_cycle_days, cream.active) == (Decimal("188.00"), None, False)
+        assert (cream.price, cream.usage_cycle_days, cream.active) == (
+            Decimal("188.00"),
+            None,
+            False,
+        )
     bob = browser_of(cast.bob)
     seen = bob.get("/products").text
     assert 'data-test="product-form"' not in seen and 'data-test="nav-products"' not in seen

@@ -44,7 +44,11 @@ def test_items_take_price_and_cycle_from_the_product(cast, shop, session) -> Non
         Decimal("594.00"),
         135,
     )
-    assert (facial.product_id, facial.amount, facial.lasts_days) == (shop.facial, Decimal("199.00"), None)
+    assert (facial.product_id, facial.amount, facial.lasts_days) == (
+        shop.facial,
+        Decimal("199.00"),
+        None,
+    )
     assert (soap.product_id, soap.product_name, soap.quantity) == (None, "手工皂", 1)
     assert created.status == OrderStatus.PAID and created.created_by_id == cast.bob.id
 
@@ -70,7 +74,13 @@ def test_amounts_beyond_ten_million_or_with_three_decimals_are_refused(cast, sho
         service.create_order(
             session,
             bob,
-            order(shop.bobs, items=[{"product_id": shop.cream, "quantity": 10000}, {"product_name": "x", "amount": "9999999"}]),
+            order(
+                shop.bobs,
+                items=[
+                    {"product_id": shop.cream, "quantity": 10000},
+                    {"product_name": "x", "amount": "9999999"},
+                ],
+            ),
         )
     assert service.clean_money(Decimal("10000000"), "amount") == Decimal("10000000.00")
     for value in (Decimal("NaN"), Decimal("Infinity"), Decimal("-1"), Decimal("1.005")):
@@ -97,7 +107,9 @@ def test_the_order_date_may_not_be_more_than_a_day_ahead(cast, shop, session) ->
 
 
 def test_order_numbers_are_unique_per_tenant(cast, shop, session) -> None:
-    service.create_order(session, actor_for(cast.bob), order(shop.bobs, amount="5", order_number="A-1"))
+    service.create_order(
+        session, actor_for(cast.bob), order(shop.bobs, amount="5", order_number="A-1")
+    )
     with pytest.raises(Conflict) as taken:
         service.create_order(
             session, actor_for(cast.carol), order(shop.carols, amount="5", order_number="A-1")
@@ -116,8 +128,8 @@ def test_orders_are_entered_only_for_customers_one_may_edit(cast, shop, session)
         service.create_order(session, actor_for(cast.alice), order(shop.globex, amount="5"))
     with pytest.raises(PermissionDenied):
         service.create_order(session, actor_for(cast.victor), order(shop.bobs, amount="5"))
+    other = service.create_product(session, actor_for(cast.oscar), ProductCreate(name="课"))
     with pytest.raises(Invalid):  # globex's product in an acme order
-        other = service.create_product(session, actor_for(cast.oscar), ProductCreate(name="课"))
         service.create_order(
             session, actor_for(cast.alice), order(shop.bobs, items=[{"product_id": other.id}])
         )
@@ -135,7 +147,9 @@ def test_refund_and_cancel_move_a_paid_order_once_and_emit_events(
     for name in ("order.created", "order.refunded", "order.cancelled"):
         subscribe(name, listen)
     bob = actor_for(cast.bob)
-    first = service.create_order(session, bob, order(shop.bobs, amount="120.5", ordered_at="2025-01-02T08:00:00+08:00"))
+    first = service.create_order(
+        session, bob, order(shop.bobs, amount="120.5", ordered_at="2025-01-02T08:00:00+08:00")
+    )
     second = service.create_order(session, bob, order(shop.bobs, amount="60"))
     refunded = service.refund_order(session, bob, first.id)
     assert refunded.status == OrderStatus.REFUNDED and refunded.status_changed_at is not None
@@ -164,19 +178,31 @@ def test_refund_and_cancel_move_a_paid_order_once_and_emit_events(
 
 
 def test_sales_list_only_their_customers_orders_and_filters_apply(cast, shop, session) -> None:
-    service.create_order(session, actor_for(cast.bob), order(shop.bobs, amount="10", channel="微信", ordered_at="2025-05-01T09:00:00"))
-    service.create_order(session, actor_for(cast.bob), order(shop.bobs, amount="20", channel="门店", ordered_at="2025-05-03T23:30:00"))
+    service.create_order(
+        session,
+        actor_for(cast.bob),
+        order(shop.bobs, amount="10", channel="微信", ordered_at="2025-05-01T09:00:00"),
+    )
+    service.create_order(
+        session,
+        actor_for(cast.bob),
+        order(shop.bobs, amount="20", channel="门店", ordered_at="2025-05-03T23:30:00"),
+    )
     service.create_order(session, actor_for(cast.carol), order(shop.carols, amount="30"))
     service.create_order(session, actor_for(cast.oscar), order(shop.globex, amount="40"))
     everything = service.search_orders(session, actor_for(cast.victor), service.OrderQuery())
     assert (everything.total, everything.paid_amount) == (3, Decimal("60.00"))
     bobs = service.search_orders(session, actor_for(cast.bob), service.OrderQuery())
     assert [o.amount for o in bobs.items] == [Decimal("20.00"), Decimal("10.00")]
-    may = service.OrderQuery(date_from=datetime(2025, 5, 3).date(), date_to=datetime(2025, 5, 3).date())
+    may = service.OrderQuery(
+        date_from=datetime(2025, 5, 3).date(), date_to=datetime(2025, 5, 3).date()
+    )
     assert [o.amount for o in service.search_orders(session, actor_for(cast.alice), may).items] == [
         Decimal("20.00")
     ]
-    wechat = service.search_orders(session, actor_for(cast.alice), service.OrderQuery(channel="微信"))
+    wechat = service.search_orders(
+        session, actor_for(cast.alice), service.OrderQuery(channel="微信")
+    )
     assert wechat.total == 1
     with pytest.raises(NotFound):
         service.customer_orders(session, actor_for(cast.bob), shop.carols)

@@ -58,9 +58,7 @@ def _ordered_at(text: str, today: date, timezone: str) -> datetime | str | None:
     return datetime.combine(day, time(12), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
-def to_order(
-    values: dict[str, Any], customer_id: int, today: date, timezone: str
-) -> OrderCreate:
+def to_order(values: dict[str, Any], customer_id: int, today: date, timezone: str) -> OrderCreate:
     items: list[dict[str, Any]] = []
     for product_id, quantity in values["quantities"].items():
         if quantity and quantity != "0":

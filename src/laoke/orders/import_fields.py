@@ -180,7 +180,9 @@ def parse_ordered_at(text: str, timezone: str, day_first: bool | None) -> dateti
     if match := _TIME.search(raw):
         hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
         if hour > 23 or minute > 59 or second > 59:
-            raise BadValue(N_("%(value)s is not a date we understand."), code="bad_date", value=text)
+            raise BadValue(
+                N_("%(value)s is not a date we understand."), code="bad_date", value=text
+            )
         at = time(hour, minute, second)
         raw = raw[: match.start()]
     day = parse_date(raw, day_first=day_first)
@@ -222,9 +224,7 @@ def _money(text: str) -> Decimal:
     if value < 0:
         raise BadValue(N_("%(value)s is a negative amount."), code="bad_amount", value=text)
     if value > MAX_ORDER_AMOUNT:
-        raise BadValue(
-            N_("%(value)s is more than 10,000,000."), code="bad_amount", value=text
-        )
+        raise BadValue(N_("%(value)s is more than 10,000,000."), code="bad_amount", value=text)
     return value
 
 

@@ -165,7 +165,9 @@ class _BatchWriter:
                 self._issue(
                     line,
                     Outcome.REJECTED,
-                    N_("Row %(row)s of the same order could not be read; the order was not imported."),
+                    N_(
+                        "Row %(row)s of the same order could not be read; the order was not imported."
+                    ),
                     {"row": bad.row},
                 )
         return False

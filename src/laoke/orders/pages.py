@@ -44,7 +44,7 @@ def _customer_names(session: Session, orders: list[Order]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
-    return {customer_id: name for customer_id, name in rows}
+    return {row.id: row.name for row in rows}
 
 
 def _status_context() -> dict[str, Any]:
@@ -99,9 +99,7 @@ async def create_order(
             session, actor, forms.to_order(values, customer.id, today, timezone)
         )
     except ValidationError as exc:
-        return _order_form(
-            request, session, actor, customer, values, forms.field_errors(exc), 422
-        )
+        return _order_form(request, session, actor, customer, values, forms.field_errors(exc), 422)
     except DomainError as exc:
         session.rollback()
         if exc.status in (403, 404):

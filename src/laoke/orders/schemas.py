@@ -33,7 +33,10 @@ class ProductFields(BaseModel):
 
     sku: str | None = Field(default=None, max_length=64)
     usage_cycle_days: int | None = Field(
-        default=None, ge=1, le=MAX_CYCLE_DAYS, description="Days one unit lasts; empty if not used up"
+        default=None,
+        ge=1,
+        le=MAX_CYCLE_DAYS,
+        description="Days one unit lasts; empty if not used up",
     )
     price: MoneyIn | None = None
 

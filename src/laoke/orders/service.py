@@ -118,7 +118,9 @@ def _check_unique_product(
         if taken is not None and taken != own_id:
             raise DuplicateProduct(field="name", name=name)
     if sku is not None:
-        taken = session.scalar(select(Product.id).where(Product.org_id == org_id, Product.sku == sku))
+        taken = session.scalar(
+            select(Product.id).where(Product.org_id == org_id, Product.sku == sku)
+        )
         if taken is not None and taken != own_id:
             raise Conflict(
                 N_("Another product already has this SKU."), code="duplicate_sku", field="sku"
@@ -141,9 +143,7 @@ def create_product(session: Session, actor: Actor, data: ProductCreate) -> Produ
     return product
 
 
-def update_product(
-    session: Session, actor: Actor, product_id: int, data: ProductUpdate
-) -> Product:
+def update_product(session: Session, actor: Actor, product_id: int, data: ProductUpdate) -> Product:
     """Change the fields given; `active=false` takes a product off the order form."""
     actor.require(Permission.MANAGE_SETTINGS)
     product = get_product_for(session, actor, product_id)
@@ -198,9 +198,7 @@ def _emit(session: Session, order: Order, name: str) -> None:
 
 def order_number_taken(session: Session, org_id: int, number: str) -> bool:
     return (
-        session.scalar(
-            select(Order.id).where(Order.org_id == org_id, Order.order_number == number)
-        )
+        session.scalar(select(Order.id).where(Order.org_id == org_id, Order.order_number == number))
         is not None
     )
 
@@ -258,7 +256,9 @@ def create_order(session: Session, actor: Actor, data: OrderCreate) -> Order:
     customer = get_customer_for(session, actor, data.customer_id, edit=True)
     now = utcnow()
     timezone = org_timezone(session, actor.org_id)
-    ordered_at = check_ordered_at(as_utc(data.ordered_at, timezone), now) if data.ordered_at else now
+    ordered_at = (
+        check_ordered_at(as_utc(data.ordered_at, timezone), now) if data.ordered_at else now
+    )
     if data.order_number and order_number_taken(session, actor.org_id, data.order_number):
         raise DuplicateOrderNumber(field="order_number", number=data.order_number)
     items = _build_items(session, actor, data)
