@@ -106,31 +106,34 @@ def _mapping(text: str | None) -> dict[str, str] | list[str] | None:
     return value
 
 
-@router.post(
-    "/customers",
-    response_model=ImportJobPublic,
-    status_code=201,
-    summary="Upload a spreadsheet of customers and start importing it",
-)
-def upload_customers(
+FileField = Annotated[UploadFile, File(description=".xlsx .xls .ods .csv .tsv")]
+SheetField = Annotated[str | None, Form(max_length=255)]
+MappingField = Annotated[
+    str | None, Form(description="JSON: {column: field} or a list, one target per column")
+]
+DayFirstField = Annotated[bool | None, Form()]
+StartField = Annotated[
+    bool, Form(description="false: only detect the header and mapping (status pending)")
+]
+
+
+def _upload(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: ApiActor,
-    file: Annotated[UploadFile, File(description=".xlsx .xls .ods .csv .tsv")],
-    sheet: Annotated[str | None, Form(max_length=255)] = None,
-    mapping: Annotated[
-        str | None, Form(description="JSON: {column: field} or a list, one target per column")
-    ] = None,
-    policy: Annotated[MergePolicy, Form()] = MergePolicy.FILL,
-    day_first: Annotated[bool | None, Form()] = None,
-    start: Annotated[
-        bool, Form(description="false: only detect the header and mapping (status pending)")
-    ] = True,
+    kind: str,
+    file: UploadFile,
+    *,
+    sheet: str | None,
+    mapping: str | None,
+    policy: MergePolicy,
+    day_first: bool | None,
+    start: bool,
 ) -> ImportJobPublic:
     overrides = _mapping(mapping)
     job = service.create_job(
-        session, settings, actor, "customers", file.filename or "upload", file.file, sheet=sheet
+        session, settings, actor, kind, file.filename or "upload", file.file, sheet=sheet
     )
     if start:
         job = service.confirm_job(
@@ -144,6 +147,71 @@ def upload_customers(
         )
         service.start_in_background(request.app.state.database, settings, job.id)
     return job_public(job)
+
+
+@router.post(
+    "/customers",
+    response_model=ImportJobPublic,
+    status_code=201,
+    summary="Upload a spreadsheet of customers and start importing it",
+)
+def upload_customers(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ApiActor,
+    file: FileField,
+    sheet: SheetField = None,
+    mapping: MappingField = None,
+    policy: Annotated[MergePolicy, Form()] = MergePolicy.FILL,
+    day_first: DayFirstField = None,
+    start: StartField = True,
+) -> ImportJobPublic:
+    return _upload(
+        request,
+        session,
+        settings,
+        actor,
+        "customers",
+        file,
+        sheet=sheet,
+        mapping=mapping,
+        policy=policy,
+        day_first=day_first,
+        start=start,
+    )
+
+
+@router.post(
+    "/orders",
+    response_model=ImportJobPublic,
+    status_code=201,
+    summary="Upload a spreadsheet of orders (a shop export) and start importing it",
+)
+def upload_orders(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ApiActor,
+    file: FileField,
+    sheet: SheetField = None,
+    mapping: MappingField = None,
+    day_first: DayFirstField = None,
+    start: StartField = True,
+) -> ImportJobPublic:
+    return _upload(
+        request,
+        session,
+        settings,
+        actor,
+        "orders",
+        file,
+        sheet=sheet,
+        mapping=mapping,
+        policy=MergePolicy.SKIP,
+        day_first=day_first,
+        start=start,
+    )
 
 
 @router.get("", response_model=list[ImportJobPublic], summary="Recent imports")

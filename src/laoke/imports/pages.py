@@ -66,10 +66,9 @@ async def upload(
     settings: SettingsDep,
     actor: PageActor,
     file: UploadFile,
+    kind: Annotated[str, Form(max_length=32)] = "customers",
 ) -> Response:
-    job = service.create_job(
-        session, settings, actor, "customers", file.filename or "upload", file.file
-    )
+    job = service.create_job(session, settings, actor, kind, file.filename or "upload", file.file)
     return RedirectResponse(f"/imports/{job.id}", status_code=303)
 
 
