@@ -225,3 +225,16 @@ def test_products_are_managed_by_owners_and_admins_with_unique_names(cast, shop,
     with pytest.raises(NotFound):
         service.update_product(session, actor_for(cast.oscar), shop.cream, ProductUpdate(name="x"))
     assert session.scalars(select(DomainEvent.name)).all().count("order.created") == 0
+
+
+def test_erasing_a_customer_keeps_the_orders_without_their_notes(cast, shop, session) -> None:
+    from laoke.customers.erasure import erase_customer
+
+    kept = service.create_order(
+        session, actor_for(cast.bob), order(shop.bobs, amount="30", notes="住在幸福路 8 号")
+    )
+    session.commit()
+    erase_customer(session, actor_for(cast.alice), shop.bobs, reason="test")
+    session.expire_all()
+    again = service.get_order_for(session, actor_for(cast.alice), kept.id)
+    assert (again.amount, again.notes) == (Decimal("30.00"), None)

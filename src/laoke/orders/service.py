@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
 from laoke.accounts.roles import Permission
+from laoke.customers.erasure import ERASURE_HOOKS
 from laoke.customers.models import Customer
 from laoke.customers.service import get_customer_for, visible_customers
 from laoke.db import utcnow
@@ -319,6 +320,19 @@ def refund_order(session: Session, actor: Actor, order_id: int) -> Order:
 
 def cancel_order(session: Session, actor: Actor, order_id: int) -> Order:
     return _change_status(session, actor, order_id, OrderStatus.CANCELLED, "order.cancelled")
+
+
+def forget_order_notes(session: Session, org_id: int, customer_id: int) -> None:
+    """Erasure hook: the orders stay (under the pseudonym), their free-text notes go."""
+    session.execute(
+        update(Order)
+        .where(Order.org_id == org_id, Order.customer_id == customer_id)
+        .values(notes=None)
+    )
+
+
+if forget_order_notes not in ERASURE_HOOKS:
+    ERASURE_HOOKS.append(forget_order_notes)
 
 
 # --- queries -----------------------------------------------------------------------------
