@@ -7,6 +7,7 @@ from laoke.db import Base
 from laoke.engagement import models as engagement_models
 from laoke.events import models as events_models
 from laoke.imports import models as imports_models
+from laoke.insights import models as insights_models
 from laoke.messaging import models as messaging_models
 from laoke.orders import models as orders_models
 from laoke.tenancy import models as tenancy_models
@@ -20,6 +21,7 @@ __all__ = [
     "engagement_models",
     "events_models",
     "imports_models",
+    "insights_models",
     "messaging_models",
     "metadata",
     "orders_models",

@@ -35,6 +35,8 @@ def _routers() -> list[APIRouter]:
     from laoke.customers import pages as customers_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
+    from laoke.insights import api as insights_api
+    from laoke.insights import pages as insights_pages
     from laoke.messaging import routers as messaging
     from laoke.orders import api as orders_api
     from laoke.orders import pages as orders_pages
@@ -47,6 +49,8 @@ def _routers() -> list[APIRouter]:
         audit_pages.router,
         imports_pages.router,
         imports_api.router,
+        insights_pages.router,
+        insights_api.router,
         *messaging.routers(),
         orders_pages.router,
         orders_api.router,

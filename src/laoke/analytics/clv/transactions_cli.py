@@ -107,11 +107,19 @@ def _clv() -> None:
 
 @clv_app.command("fit")
 def fit_command(
-    transactions: Annotated[Path, typer.Option(help="Transaction file (CSV or whitespace).")],
+    transactions: Annotated[
+        Path | None, typer.Option(help="Transaction file (CSV or whitespace).")
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Fit a tenant's paid orders instead of a file (slug).")
+    ] = None,
     customer_col: Annotated[
-        str, typer.Option(help="Customer id column (name, or 1-based index with --no-header).")
-    ],
-    date_col: Annotated[str, typer.Option(help="Date column (YYYYMMDD or YYYY-MM-DD).")],
+        str | None,
+        typer.Option(help="Customer id column (name, or 1-based index with --no-header)."),
+    ] = None,
+    date_col: Annotated[
+        str | None, typer.Option(help="Date column (YYYYMMDD or YYYY-MM-DD).")
+    ] = None,
     amount_col: Annotated[
         str | None, typer.Option(help="Amount column; enables Gamma-Gamma.")
     ] = None,
@@ -120,7 +128,8 @@ def fit_command(
         bool, typer.Option("--header/--no-header", help="First line names the columns.")
     ] = True,
     as_of: Annotated[
-        str | None, typer.Option(help="Last observed day (default: last date in file).")
+        str | None,
+        typer.Option(help="Last observed day (default: last date in file; today for --org)."),
     ] = None,
     calibration_end: Annotated[
         str | None, typer.Option(help="Last calibration day (default: as-of).")
@@ -131,20 +140,34 @@ def fit_command(
     model: Annotated[PurchaseModel, typer.Option(help="Purchase model.")] = PurchaseModel.BGNBD,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Fit BG/NBD or Pareto/NBD (and Gamma-Gamma with --amount-col) to a transaction file."""
+    """Fit BG/NBD or Pareto/NBD (and Gamma-Gamma with --amount-col) to a transaction file,
+    or, with --org, to a tenant's paid orders (storing every customer's predictions)."""
+    if (transactions is None) == (org is None):
+        typer.echo("error: give either --transactions FILE or --org SLUG", err=True)
+        raise typer.Exit(code=2)
     try:
-        result = fit_transactions_file(
-            transactions,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-            date_format=date_format,
-            header=header,
-            as_of=as_of,
-            calibration_end=calibration_end,
-            time_unit=time_unit,
-            model=model,
-        )
+        if org is not None:
+            # The product side (database, tenants) is imported only when asked for.
+            from laoke.insights.cli import fit_org_for_cli
+
+            result = fit_org_for_cli(org, model=model.value, as_of=as_of)
+        else:
+            if customer_col is None or date_col is None:
+                typer.echo("error: --customer-col and --date-col are required", err=True)
+                raise typer.Exit(code=2)
+            assert transactions is not None
+            result = fit_transactions_file(
+                transactions,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                date_format=date_format,
+                header=header,
+                as_of=as_of,
+                calibration_end=calibration_end,
+                time_unit=time_unit,
+                model=model,
+            )
     except InvalidTransactions as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
