@@ -26,6 +26,7 @@ from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
 from laoke.imports.demo import seed_import
+from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
 from laoke.orders.demo import seed_orders
 from laoke.tenancy.models import Org
@@ -150,6 +151,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_import,
     seed_messaging,
     seed_orders,
+    seed_value_model,
 ]
 
 

@@ -273,13 +273,16 @@ def store_predictions(session: Session, org_id: int, predictions: Predictions) -
         session.execute(statement, rows[start : start + 5000])
 
 
-def fit_org(
-    database: Database, org: OrgInfo, now: datetime, *, model: str = "bgnbd"
-) -> ValueModelFit | None:
-    """Fit, predict, store. None when the tenant has no paid orders yet."""
-    as_of = now.astimezone(ZoneInfo(org.timezone)).date()
-    with database.unit_of_work(write=False) as session:
-        purchases = load_purchases(session, org.id, org.timezone, now)
+@dataclass(frozen=True)
+class TenantFit:
+    """A fit and its predictions, ready to be stored."""
+
+    row: ValueModelFit
+    predictions: Predictions
+
+
+def compute_fit(org_id: int, purchases: Purchases, as_of: date, model: str) -> TenantFit | None:
+    """Everything but the database: None when there are no purchases."""
     if purchases.customer_id.size == 0:
         return None
     summary = summarize_transactions(
@@ -287,26 +290,55 @@ def fit_org(
     )
     fit = fit_purchases(summary, model)
     spend, spend_params, spend_note = expected_spend(summary, purchases)
-    predictions = predict(fit.params, summary, spend)
-    holdout = holdout_check(purchases, as_of, model)
+    row = ValueModelFit(
+        org_id=org_id,
+        fitted_at=utcnow(),
+        as_of=as_of,
+        model=model,
+        status=fit.status,
+        fallback_reason=fit.fallback_reason,
+        params=fit.params.as_dict(),
+        spend_params=spend_params,
+        spend_note=spend_note,
+        log_likelihood=fit.log_likelihood,
+        n_customers=summary.n_customers,
+        n_repeaters=int((summary.frequency > 0).sum()),
+        fit_seconds=fit.fit_seconds,
+        holdout=holdout_check(purchases, as_of, model),
+    )
+    return TenantFit(row, predict(fit.params, summary, spend))
+
+
+def fit_in_session(
+    session: Session, org: OrgInfo, now: datetime, *, model: str = "bgnbd"
+) -> ValueModelFit | None:
+    """Fit and store inside the caller's transaction (the demo seed, small tenants)."""
+    as_of = now.astimezone(ZoneInfo(org.timezone)).date()
+    result = compute_fit(org.id, load_purchases(session, org.id, org.timezone, now), as_of, model)
+    if result is None:
+        return None
+    store_predictions(session, org.id, result.predictions)
+    session.add(result.row)
+    session.flush()
+    return result.row
+
+
+def fit_org(
+    database: Database, org: OrgInfo, now: datetime, *, model: str = "bgnbd"
+) -> ValueModelFit | None:
+    """Fit, predict, store. None when the tenant has no paid orders yet.
+
+    Reading and fitting happen outside any write transaction, so SQLite's write lock is
+    held only while the predictions are written."""
+    as_of = now.astimezone(ZoneInfo(org.timezone)).date()
+    with database.unit_of_work(write=False) as session:
+        purchases = load_purchases(session, org.id, org.timezone, now)
+    result = compute_fit(org.id, purchases, as_of, model)
+    if result is None:
+        return None
     with database.unit_of_work() as session:
-        store_predictions(session, org.id, predictions)
-        row = ValueModelFit(
-            org_id=org.id,
-            fitted_at=utcnow(),
-            as_of=as_of,
-            model=model,
-            status=fit.status,
-            fallback_reason=fit.fallback_reason,
-            params=fit.params.as_dict(),
-            spend_params=spend_params,
-            spend_note=spend_note,
-            log_likelihood=fit.log_likelihood,
-            n_customers=summary.n_customers,
-            n_repeaters=int((summary.frequency > 0).sum()),
-            fit_seconds=fit.fit_seconds,
-            holdout=holdout,
-        )
+        store_predictions(session, org.id, result.predictions)
+        row = result.row
         session.add(row)
         session.commit()
         session.refresh(row)
