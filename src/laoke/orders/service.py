@@ -14,6 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
@@ -282,7 +283,10 @@ def create_order(session: Session, actor: Actor, data: OrderCreate) -> Order:
         items=items,
     )
     session.add(order)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # entered at the same moment by someone else
+        raise DuplicateOrderNumber(field="order_number", number=data.order_number) from exc
     _emit(session, order, "order.created")
     return order
 
