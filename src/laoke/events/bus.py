@@ -10,6 +10,7 @@ decimal yuan):
 
 - customer.created / customer.updated — {"customer_id"}
 - customer.merged — {"customer_id", "merged_id"}
+- contact.logged — {"contact_id", "customer_id", "channel"}
 - order.created / order.refunded — {"order_id", "customer_id", "amount", "status", "ordered_at"}
 - lead.created / lead.status_changed — {"lead_id", "referrer_id", "status", "previous_status"}
 - reward.issued / reward.released / reward.reversed — {"reward_id", "customer_id", "kind", "amount"}
