@@ -30,16 +30,15 @@ from laoke.customers.stages import LIFECYCLE_LABELS, RELATIONSHIP_LABELS, Relati
 from laoke.engagement import contacts, relationship, timeline
 from laoke.engagement.contact_schemas import MAX_NEXT_STEP, MAX_NOTES, ContactChange, ContactCreate
 from laoke.engagement.models import (
-    CONTACT_CHANNEL_LABELS,
     CONTACT_DIRECTION_LABELS,
     CONTACT_OUTCOME_LABELS,
     TASK_KIND_LABELS,
     TASK_STATUS_LABELS,
     Contact,
     ContactChannel,
-    CustomerFigures,
     ContactDirection,
     ContactOutcome,
+    CustomerFigures,
     Task,
     TaskStatus,
 )
@@ -58,7 +57,7 @@ CHANNEL_BUTTONS = {
     ContactChannel.PHONE: N_("Call"),
     ContactChannel.WECHAT: N_("WeChat"),
     ContactChannel.SMS: N_("SMS"),
-    ContactChannel.EMAIL: N_("Email"),
+    ContactChannel.EMAIL: N_("E-mail"),
     ContactChannel.VISIT: N_("Visit"),
     ContactChannel.EVENT: N_("Event"),
     ContactChannel.OTHER: N_("Other"),
@@ -74,7 +73,7 @@ FIELD_MESSAGES: dict[str, tuple[str, dict[str, Any]]] = {
     "complete_task_ids": (N_("Choose tasks from the list."), {}),
 }
 LABELS = {
-    "channel": CONTACT_CHANNEL_LABELS,
+    "channel": CHANNEL_BUTTONS,
     "direction": CONTACT_DIRECTION_LABELS,
     "outcome": CONTACT_OUTCOME_LABELS,
     "task_kind": TASK_KIND_LABELS,

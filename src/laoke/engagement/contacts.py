@@ -255,9 +255,7 @@ def can_change(actor: Actor, contact: Contact) -> bool:
     )
 
 
-def change_contact(
-    session: Session, actor: Actor, contact_id: int, data: ContactChange
-) -> Contact:
+def change_contact(session: Session, actor: Actor, contact_id: int, data: ContactChange) -> Contact:
     """Change the fields given (PATCH); the follow-up task and the figures follow."""
     contact, customer = _editable_contact(session, actor, contact_id)
     given = data.model_fields_set

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
-from laoke.customers.stages import RelationshipStage
 from laoke.customers.service import get_customer_for
+from laoke.customers.stages import RelationshipStage
 from laoke.db import utcnow
 from laoke.engagement.models import StageChange, StageKind
 

@@ -218,7 +218,9 @@ def tasks_opened_source(
     if before is not None:
         query = query.where(Task.created_at <= before)
     rows = session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit))
-    return [TimelineEntry(task.created_at, "task_opened", task.id, _task_data(task)) for task in rows]
+    return [
+        TimelineEntry(task.created_at, "task_opened", task.id, _task_data(task)) for task in rows
+    ]
 
 
 def tasks_closed_source(
