@@ -53,6 +53,7 @@ def test_two_taps_with_htmx_log_at_once_and_the_notes_form_patches(
     )
     assert response.status_code == 200 and 'data-test="contact-logged"' in response.text
     assert "已记录：微信" in response.text
+    assert 'hx-swap-oob="true"' in response.text and "接触 1 次" in response.text
     with database.unit_of_work(write=False) as s:
         contact_id = s.scalar(select(Contact.id))
     assert f'hx-patch="/contacts/{contact_id}"' in response.text
@@ -90,14 +91,35 @@ def test_without_javascript_the_form_posts_and_redirects_back(cast, browser_of, 
     page = bob.get(location).text
     assert "已记录：到访" in page and f'action="/contacts/{contact_id}"' in page
     token = csrf_from(page)
+    shown = page.split(
+        f'id="occurred-{contact_id}" name="occurred_at" type="datetime-local" value="'
+    )
+    shown_time = shown[1].split('"', 1)[0]
+    with database.unit_of_work(write=False) as s:
+        logged_at = s.get(Contact, contact_id).occurred_at
     saved = bob.post(
         f"/contacts/{contact_id}",
-        data={"csrf_token": token, "notes": "买了两瓶", "outcome": "purchased", "next": "/today"},
+        data={
+            "csrf_token": token,
+            "notes": "买了两瓶",
+            "outcome": "purchased",
+            "occurred_at": shown_time,
+            "next_step_on": "",
+            "next": "/today",
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303 and saved.headers["location"] == "/today"
     with database.unit_of_work(write=False) as s:
-        assert s.get(Contact, contact_id).outcome == "purchased"
+        contact = s.get(Contact, contact_id)
+        assert (contact.outcome, contact.notes) == ("purchased", "买了两瓶")
+        assert contact.occurred_at == logged_at  # the untouched time field moved nothing
+    yesterday = (utcnow() + timedelta(hours=8) - timedelta(days=1)).strftime("%Y-%m-%dT10:30")
+    bob.post(f"/contacts/{contact_id}", data={"csrf_token": token, "occurred_at": yesterday})
+    with database.unit_of_work(write=False) as s:
+        moved = s.get(Contact, contact_id).occurred_at
+        assert moved.strftime("%H:%M") == "02:30"  # 10:30 in Shanghai
+    assert figures(database, customer_id) == (1, moved)
 
 
 def test_next_may_not_lead_off_the_site(cast, browser_of, database) -> None:

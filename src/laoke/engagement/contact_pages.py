@@ -280,7 +280,12 @@ async def change_contact(
     contact = contacts.get_contact_for(session, actor, contact_id)
     target = f"#contact-msg-{contact.customer_id}"
     try:
-        data = _parse(ContactChange, _contact_fields(form, _timezone(request), partial=True))
+        values = _contact_fields(form, _timezone(request), partial=True)
+        # The form shows minutes: an untouched time field must not move the contact.
+        shown = contact.occurred_at.replace(second=0, microsecond=0)
+        if values.get("occurred_at") == shown:
+            del values["occurred_at"]
+        data = _parse(ContactChange, values)
         contact = contacts.change_contact(session, actor, contact_id, data)
     except DomainError as exc:
         session.rollback()
