@@ -92,6 +92,8 @@ def test_a_next_step_opens_one_follow_up_for_the_owner(cast, api_of, database) -
     assert [(t["kind"], t["title"], t["assignee_id"], t["key"]) for t in tasks] == [
         ("follow_up", "下周带闺蜜来店", cast.bob.id, f"follow_up:contact:{body['id']}")
     ]
+    listed = maggie.get(f"/api/v1/customers/{customer_id}/contacts").json()["items"]
+    assert [c["follow_up_task_id"] for c in listed] == [body["follow_up_task_id"]]
     # Changing the date moves the same task; a second save opens no other.
     later = (utcnow() + timedelta(days=9)).date().isoformat()
     for _ in range(2):

@@ -28,8 +28,11 @@ from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["contacts and tasks"], dependencies=[CsrfProtected])
 
 
-def contact_public(session: Session, contact: Contact) -> ContactPublic:
-    task = contacts.follow_up_task(session, contact)
+def contact_public(
+    session: Session, contact: Contact, follow_ups: dict[int, int] | None = None
+) -> ContactPublic:
+    if follow_ups is None:
+        follow_ups = contacts.follow_up_task_ids(session, contact.org_id, [contact.id])
     return ContactPublic(
         id=contact.id,
         customer_id=contact.customer_id,
@@ -41,7 +44,7 @@ def contact_public(session: Session, contact: Contact) -> ContactPublic:
         notes=contact.notes,
         next_step=contact.next_step,
         next_step_on=contact.next_step_on,
-        follow_up_task_id=task.id if task else None,
+        follow_up_task_id=follow_ups.get(contact.id),
         created_at=contact.created_at,
     )
 
@@ -63,8 +66,9 @@ def list_contacts(
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> ContactPage:
     result = contacts.list_contacts(session, actor, customer_id, page=page, per_page=per_page)
+    follow_ups = contacts.follow_up_task_ids(session, actor.org_id, [c.id for c in result.items])
     return ContactPage(
-        items=[contact_public(session, c) for c in result.items],
+        items=[contact_public(session, c, follow_ups) for c in result.items],
         total=result.total,
         page=result.page,
         per_page=result.per_page,

@@ -143,6 +143,17 @@ def follow_up_task(session: Session, contact: Contact) -> Task | None:
     )
 
 
+def follow_up_task_ids(session: Session, org_id: int, contact_ids: list[int]) -> dict[int, int]:
+    """contact id → id of the follow-up task it opened, for a page of contacts at once."""
+    if not contact_ids:
+        return {}
+    keys = [follow_up_key(contact_id) for contact_id in contact_ids]
+    rows = session.execute(
+        select(Task.contact_id, Task.id).where(Task.org_id == org_id, Task.key.in_(keys))
+    ).all()
+    return {contact_id: task_id for contact_id, task_id in rows if contact_id is not None}
+
+
 def _follow_up_title(contact: Contact) -> str:
     return contact.next_step or contact.notes or ""
 
