@@ -150,7 +150,7 @@ def test_form_errors_are_refused_and_shown_in_place(cast, browser_of, database) 
         headers=HTMX,
     )
     assert htmx.status_code == 422 and "最多 5000 个字" in htmx.text
-    assert htmx.headers["HX-Retarget"] == f"#contact-msg-{customer_id}"
+    assert htmx.headers["HX-Retarget"] == f"#contact-err-{customer_id}"
     far = _tap(bob, customer_id, next_step="回访", next_step_on="2099-01-01")
     assert far.status_code == 422
     bad_date = _tap(bob, customer_id, next_step_on="明天")
@@ -158,6 +158,24 @@ def test_form_errors_are_refused_and_shown_in_place(cast, browser_of, database) 
     bad_task = _tap(bob, customer_id, complete_task="1 OR 1=1")
     assert bad_task.status_code == 422
     assert figures(database, customer_id) is None
+    _tap(bob, customer_id, channel="sms")
+    with database.unit_of_work(write=False) as s:
+        contact_id = s.scalar(select(Contact.id))
+    late = bob.patch(
+        f"/contacts/{contact_id}",
+        data={"notes": "保留我写的字", "next_step_on": "2099-01-01"},
+        headers={**HTMX, "X-CSRF-Token": token},
+    )
+    assert late.status_code == 422 and "2 年内" in late.text
+    assert late.headers["HX-Retarget"] == f"#contact-err-{customer_id}"
+    with database.unit_of_work(write=False) as s:
+        assert s.get(Contact, contact_id).notes is None
+    future = bob.patch(
+        f"/contacts/{contact_id}",
+        data={"occurred_at": "2099-01-01T10:00"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert future.status_code == 422 and "不能在将来" in future.text
 
 
 def test_html_in_notes_is_shown_as_text(cast, browser_of, api_of, database) -> None:

@@ -165,7 +165,7 @@ def _timezone(request: Request) -> str:
 
 
 def _fragment_error(request: Request, exc: DomainError, target: str) -> Response:
-    """An htmx form's error, shown in the form's message area."""
+    """An htmx form's error, shown above the form so what was typed stays."""
     response = render(request, "_contact_error.html", {"error": exc}, status_code=exc.status)
     response.headers.update({"HX-Retarget": target, "HX-Reswap": "innerHTML"})
     return response
@@ -254,7 +254,7 @@ async def log_contact(
     request: Request, session: SessionDep, actor: PageActor, customer_id: int
 ) -> Response:
     form = await request.form()
-    target = f"#contact-msg-{customer_id}"
+    target = f"#contact-err-{customer_id}"
     try:
         data = _parse(ContactCreate, _contact_fields(form, _timezone(request), partial=False))
         contact = contacts.log_contact(session, actor, customer_id, data)
@@ -278,7 +278,7 @@ async def change_contact(
 ) -> Response:
     form = await request.form()
     contact = contacts.get_contact_for(session, actor, contact_id)
-    target = f"#contact-msg-{contact.customer_id}"
+    target = f"#contact-err-{contact.customer_id}"
     try:
         values = _contact_fields(form, _timezone(request), partial=True)
         # The form shows minutes: an untouched time field must not move the contact.
