@@ -109,9 +109,9 @@ def test_the_page_select_saves_with_and_without_htmx(cast, browser_of, database)
     refused = bob.post(url, data={"csrf_token": token, "stage": "<script>"})
     assert refused.status_code == 422 and "<script>" not in refused.text
     timeline = bob.get(f"/customers/{customer_id}").text
-    assert "关系阶段:" in timeline and "客户 → 闺蜜" in timeline
+    assert "关系阶段：客户 → 闺蜜" in timeline
     victor = browser_of(cast.victor)
     viewer_page = victor.get(f"/customers/{customer_id}").text
-    assert 'name="stage"' not in viewer_page and "关系阶段: 闺蜜" in viewer_page
+    assert 'name="stage"' not in viewer_page and "关系阶段：闺蜜" in viewer_page
     denied = victor.post(url, data={"csrf_token": csrf_from(viewer_page), "stage": "friend"})
     assert denied.status_code == 403
