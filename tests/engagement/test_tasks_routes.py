@@ -67,6 +67,8 @@ def test_the_api_lists_and_closes_tasks_once(cast, api_of, database) -> None:
     assert bob.get(f"/api/v1/customers/{customer_id}/tasks").json() == []
     closed = bob.get(f"/api/v1/customers/{customer_id}/tasks", params={"status": "done"}).json()
     assert [t["id"] for t in closed] == [first]
+    every = bob.get(f"/api/v1/customers/{customer_id}/tasks", params={"status": "all"}).json()
+    assert [t["status"] for t in every] == ["done", "dismissed"]
     assert (
         bob.get(f"/api/v1/customers/{customer_id}/tasks", params={"status": "whatever"}).status_code
         == 422

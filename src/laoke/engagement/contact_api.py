@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
@@ -117,11 +117,11 @@ def list_tasks(
     session: SessionDep,
     actor: ApiActor,
     customer_id: int,
-    status: TaskStatus | None = TaskStatus.OPEN,
+    status: TaskStatus | Literal["all"] = TaskStatus.OPEN,
 ) -> list[TaskPublic]:
     customer = get_customer_for(session, actor, customer_id)
     query = select(Task).where(Task.org_id == actor.org_id, Task.customer_id == customer.id)
-    if status is not None:
+    if status != "all":
         query = query.where(Task.status == status)
     rows = session.scalars(query.order_by(Task.due_on, Task.id).limit(500))
     return [task_public(task) for task in rows]
