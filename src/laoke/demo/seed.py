@@ -25,6 +25,7 @@ from laoke.customers.phones import national_digits, normalize_phone
 from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
+from laoke.engagement.contacts_demo import seed_contacts
 from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
@@ -151,6 +152,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_import,
     seed_messaging,
     seed_orders,
+    seed_contacts,
     seed_value_model,
 ]
 

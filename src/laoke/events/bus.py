@@ -11,6 +11,7 @@ decimal yuan):
 - customer.created / customer.updated — {"customer_id"}
 - customer.merged — {"customer_id", "merged_id"}
 - order.created / order.refunded / order.cancelled — {"order_id", "customer_id", "amount", "status", "ordered_at"}
+- contact.logged — {"contact_id", "customer_id", "channel"}
 - lead.created / lead.status_changed — {"lead_id", "referrer_id", "status", "previous_status"}
 - reward.issued / reward.released / reward.reversed — {"reward_id", "customer_id", "kind", "amount"}
 """

@@ -33,6 +33,7 @@ def _routers() -> list[APIRouter]:
     from laoke.audit import pages as audit_pages
     from laoke.customers import api as customers_api
     from laoke.customers import pages as customers_pages
+    from laoke.engagement import contact_api, contact_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -46,6 +47,8 @@ def _routers() -> list[APIRouter]:
         accounts_api.router,
         customers_pages.router,
         customers_api.router,
+        contact_pages.router,
+        contact_api.router,
         audit_pages.router,
         imports_pages.router,
         imports_api.router,
