@@ -25,6 +25,7 @@ from laoke.customers.phones import national_digits, normalize_phone
 from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
+from laoke.engagement.today_demo import seed_cadence_and_cycles
 from laoke.imports.demo import seed_import
 from laoke.messaging.demo import seed_messaging
 from laoke.tenancy.models import Org
@@ -142,7 +143,14 @@ def seed_history(session: Session, ctx: DemoContext) -> None:
 
 
 DemoStep = Callable[[Session, DemoContext], None]
-DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history, seed_import, seed_messaging]
+DEMO_STEPS: list[DemoStep] = [
+    seed_staff,
+    seed_customers,
+    seed_history,
+    seed_import,
+    seed_messaging,
+    seed_cadence_and_cycles,
+]
 
 
 def demo_exists(database: Database) -> bool:

@@ -185,7 +185,7 @@ def create_rule(
 
 
 def get_rule_for(session: Session, actor: Actor, rule_id: int) -> CadenceRule:
-    rule = session.get(CadenceRule, rule_id)
+    rule = session.get(CadenceRule, rule_id) if 0 < rule_id < 2**62 else None
     if rule is None or rule.org_id != actor.org_id:
         raise NotFound(N_("No such cadence rule."), code="cadence_rule_not_found")
     return rule
