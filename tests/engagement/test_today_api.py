@@ -77,7 +77,8 @@ def test_one_section_pages_and_bad_parameters_are_refused(cast, api_of, database
 def test_cadence_rules_start_from_the_defaults_and_only_owners_change_them(cast, api_of) -> None:
     viewer = api_of(cast.victor)
     listed = viewer.get("/api/v1/cadence-rules").json()
-    assert [(r["scope"], r["value"], r["max_gap_days"]) for r in listed][0] == ("default", "", 60)
+    first = listed[0]
+    assert (first["scope"], first["value"], first["max_gap_days"]) == ("default", "", 60)
     assert len(listed) == len(cadence.DEFAULT_CADENCE)
     body = {"scope": "tag", "value": "VIP", "max_gap_days": 14}
     for who in (cast.victor, cast.maggie, cast.bob):
