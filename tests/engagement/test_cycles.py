@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from laoke.db import utcnow
 from laoke.engagement import cycles
 from laoke.engagement.models import CustomerFigures, EngagementSettings, Task, TaskKind, TaskStatus
 from laoke.events.bus import emit
@@ -181,3 +182,25 @@ def test_tenants_are_apart_and_the_job_runs_daily(cast, database) -> None:
         assert tasks(s, cast.acme.id) == {}
     job = JOBS["engagement.product_cycles"]
     assert job.daily_at == "06:00" and job.run is cycles.open_cycle_tasks
+
+
+def test_the_demo_step_adds_rules_and_opens_todays_tasks(cast, database) -> None:
+    import random
+
+    from laoke.demo.seed import DemoContext
+    from laoke.engagement.models import CadenceRule
+    from laoke.engagement.today_demo import DEMO_RULES, seed_cadence_and_cycles
+
+    with database.unit_of_work() as s:
+        org = s.merge(cast.acme)
+        ctx = DemoContext(org, random.Random(1), 0, {"owner@demo.laoke.local": s.merge(cast.alice)})
+        seed_cadence_and_cycles(s, ctx)  # no orders yet: rules only
+        wang = customer(s, org.id, cast.bob.id, "王丽")
+        # The step runs at the real "now": runs out in 5 days from whenever the test runs.
+        order(s, org.id, wang, utcnow() - timedelta(days=30), [(None, "面霜", 35)])
+        s.commit()
+        seed_cadence_and_cycles(s, ctx)  # again, now with an order: rules stay, tasks open
+        rules = s.scalars(select(CadenceRule.value).where(CadenceRule.scope == "tag")).all()
+        opened = s.scalars(select(Task.kind).where(Task.org_id == org.id)).all()
+    assert sorted(rules) == sorted(value for scope, value, _ in DEMO_RULES if scope == "tag")
+    assert sorted(opened) == [TaskKind.REPURCHASE, TaskKind.RUNNING_OUT]
