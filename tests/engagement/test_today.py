@@ -191,7 +191,7 @@ def count_queries(database, call) -> int:
     seen: list[str] = []
 
     def listen(conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append(statement)
 
     event.listen(database.engine, "before_cursor_execute", listen)

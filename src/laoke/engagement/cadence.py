@@ -289,38 +289,39 @@ def day_number(column: ColumnElement[datetime], dialect: str) -> ColumnElement[f
 
 @dataclass(frozen=True)
 class OverdueColumns:
-    """SQL expressions over `Customer` outer-joined to `CustomerFigures`."""
+    """SQL expressions over `Customer` outer-joined to `CustomerFigures`, and the moment
+    before which a last contact makes a customer with a given gap overdue."""
 
     gap_days: ColumnElement[int]
     last_contact_at: ColumnElement[datetime]
-    is_overdue: ColumnElement[bool]
+    cutoffs: dict[int, datetime]
+
+    def is_overdue(
+        self, gap: ColumnElement[int], last: ColumnElement[datetime]
+    ) -> ColumnElement[bool]:
+        """Overdue when the last contact was before local midnight of `today - gap`: the
+        tenant-local days since then exceed the gap. One bound moment per distinct gap, so
+        the test needs no date arithmetic in SQL."""
+        moments = {g: utc_literal(moment) for g, moment in self.cutoffs.items()}
+        return last < case(moments, value=gap)
 
 
 def overdue_columns(rules: list[Rule], org_id: int, today: date, timezone: str) -> OverdueColumns:
-    """Gap = the first matching rule in `rules` (tightest first). Overdue when the local date
-    of the last contact is before `today - gap`, i.e. the contact happened before local
-    midnight of that day: the cut-off of each rule is a bound parameter, so the test needs no
-    date arithmetic in SQL."""
+    """Gap = the first matching rule in `rules` (tightest first); the default rule's gap for
+    customers no other rule matches."""
     tier = value_tier_column()
-    gap_branches: list[tuple[ColumnElement[bool], int]] = []
-    cutoff_branches: list[tuple[ColumnElement[bool], ColumnElement[datetime]]] = []
+    branches: list[tuple[ColumnElement[bool], int]] = []
     fallback = Rule(CadenceScope.DEFAULT, "", DEFAULT_CADENCE[0][2])
     for rule in rules:
         condition = _matches(rule, org_id, tier)
         if condition is None:
             fallback = rule
             break  # rules come tightest first: none after the default one can win
-        cutoff = local_midnight(today - timedelta(days=rule.max_gap_days), timezone)
-        gap_branches.append((condition, rule.max_gap_days))
-        cutoff_branches.append((condition, utc_literal(cutoff)))
-    fallback_cutoff = utc_literal(
-        local_midnight(today - timedelta(days=fallback.max_gap_days), timezone)
+        branches.append((condition, rule.max_gap_days))
+    gap: ColumnElement[int] = (
+        case(*branches, else_=fallback.max_gap_days) if branches else literal(fallback.max_gap_days)
     )
+    gaps = {g for _, g in branches} | {fallback.max_gap_days}
+    cutoffs = {g: local_midnight(today - timedelta(days=g), timezone) for g in gaps}
     last = func.coalesce(CustomerFigures.last_contact_at, Customer.created_at)
-    if gap_branches:
-        gap: ColumnElement[int] = case(*gap_branches, else_=fallback.max_gap_days)
-        cutoff_value: ColumnElement[datetime] = case(*cutoff_branches, else_=fallback_cutoff)
-    else:
-        gap = literal(fallback.max_gap_days)
-        cutoff_value = fallback_cutoff
-    return OverdueColumns(gap_days=gap, last_contact_at=last, is_overdue=last < cutoff_value)
+    return OverdueColumns(gap_days=gap, last_contact_at=last, cutoffs=cutoffs)

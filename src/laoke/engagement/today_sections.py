@@ -105,6 +105,10 @@ def _visible(actor: Actor) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _with_figures(query: Select[Any]) -> Select[Any]:
     return query.outerjoin(
         CustomerFigures,
@@ -184,17 +188,46 @@ def _base_item(row: Any, section: Section) -> dict[str, Any]:
 Query = tuple[Select[Any], ColumnElement[Any]]  # a section's rows and whose item each is
 
 
-def overdue_query(session: Session, actor: Actor, when: When) -> Query:
+def overdue_query(session: Session, actor: Actor, when: When, staff_id: int | None) -> Query:
+    """Each customer's gap and last contact are worked out once, in a materialised CTE, so
+    the filter, the urgency order and the count reuse them instead of re-evaluating the
+    rule CASE (and its tag lookups) per use."""
     columns = overdue_columns(when.rules, actor.org_id, when.today, when.timezone)
+    inner = _with_figures(
+        select(
+            Customer.id.label("id"),
+            Customer.name.label("name"),
+            Customer.owner_id.label("owner_id"),
+            value_tier_column().label("tier"),
+            _spent().label("spent"),
+            columns.gap_days.label("gap"),
+            columns.last_contact_at.label("last_contact_at"),
+        )
+    ).where(*_visible(actor))
+    if staff_id is not None:
+        inner = inner.where(Customer.owner_id == staff_id)
+    base = inner.cte("cadence_base").prefix_with("MATERIALIZED")
     dialect = session.get_bind().dialect.name
     elapsed = day_number(utc_literal(when.now), dialect) - day_number(
-        columns.last_contact_at, dialect
+        base.c.last_contact_at, dialect
     )
-    urgency = (elapsed - columns.gap_days) / columns.gap_days * _weight()
-    query = _with_figures(
-        select(*_customer_columns(), columns.gap_days, columns.last_contact_at)
-    ).where(*_visible(actor), columns.is_overdue)
-    return query.order_by(urgency.desc(), _spent().desc(), Customer.id), Customer.owner_id
+    weight = case({t.value: w for t, w in TIER_WEIGHT.items()}, value=base.c.tier, else_=1.0)
+    urgency = (elapsed - base.c.gap) / base.c.gap * weight
+    query = (
+        select(
+            base.c.id,
+            base.c.name,
+            base.c.owner_id,
+            base.c.tier,
+            base.c.spent,
+            func.count().over(),
+            base.c.gap,
+            base.c.last_contact_at,
+        )
+        .where(columns.is_overdue(base.c.gap, base.c.last_contact_at))
+        .order_by(urgency.desc(), base.c.spent.desc(), base.c.id)
+    )
+    return query, base.c.owner_id
 
 
 def _rows(session: Session, built: Query, staff_id: int | None, w: Window) -> list[Any]:
@@ -208,7 +241,7 @@ def _overdue(
     session: Session, actor: Actor, staff_id: int | None, when: When, w: Window
 ) -> SectionPage:
     today, tz = when.today, when.timezone
-    rows = _rows(session, overdue_query(session, actor, when), staff_id, w)
+    rows = _rows(session, overdue_query(session, actor, when, staff_id), staff_id, w)
     items = []
     for row in rows:
         gap, last = row[6], row[7]
@@ -282,20 +315,20 @@ def birthday_days(today: date, days: int = BIRTHDAY_DAYS) -> dict[tuple[int, int
     return found
 
 
-def birthday_offset(today: date) -> ColumnElement[int | None]:
-    month = func.extract("month", Customer.birthday)
-    day = func.extract("day", Customer.birthday)
-    return case(
-        *((and_(month == m, day == d), offset) for (m, d), offset in birthday_days(today).items()),
-        else_=None,
-    )
+def month_day(dialect: str) -> ColumnElement[str]:
+    """The birthday as 'MM-DD' text: one cheap string per row instead of date parts."""
+    if dialect == "postgresql":
+        return func.to_char(Customer.birthday, "MM-DD")
+    return func.substr(Customer.birthday, 6, 5)  # SQLite keeps dates as 'YYYY-MM-DD'
 
 
-def birthdays_query(actor: Actor, today: date) -> Query:
-    offset = birthday_offset(today)
+def birthdays_query(actor: Actor, today: date, dialect: str) -> Query:
+    days = {f"{m:02d}-{d:02d}": offset for (m, d), offset in birthday_days(today).items()}
+    md = month_day(dialect)
+    offset = case(days, value=md, else_=None)
     query = (
         _with_figures(select(*_customer_columns(), offset))
-        .where(*_visible(actor), Customer.birthday.is_not(None), offset.is_not(None))
+        .where(*_visible(actor), Customer.birthday.is_not(None), md.in_(list(days)))
         .order_by(offset, _weight().desc(), _spent().desc(), Customer.id)
     )
     return query, Customer.owner_id
@@ -305,7 +338,7 @@ def _birthdays(
     session: Session, actor: Actor, staff_id: int | None, when: When, w: Window
 ) -> SectionPage:
     today = when.today
-    rows = _rows(session, birthdays_query(actor, today), staff_id, w)
+    rows = _rows(session, birthdays_query(actor, today, _dialect(session)), staff_id, w)
     items = []
     for row in rows:
         day = today + timedelta(days=int(row[6]))
@@ -394,8 +427,8 @@ def page_of(
 
 def section_queries(session: Session, actor: Actor, when: When) -> dict[Section, Query]:
     return {
-        Section.OVERDUE: overdue_query(session, actor, when),
+        Section.OVERDUE: overdue_query(session, actor, when, None),
         Section.TASKS: tasks_query(actor, when.today),
-        Section.BIRTHDAYS: birthdays_query(actor, when.today),
+        Section.BIRTHDAYS: birthdays_query(actor, when.today, _dialect(session)),
         Section.PROMISES: promises_query(actor, when.today),
     }
