@@ -213,6 +213,9 @@ def overdue_query(session: Session, actor: Actor, when: When, staff_id: int | No
     )
     weight = case({t.value: w for t, w in TIER_WEIGHT.items()}, value=base.c.tier, else_=1.0)
     urgency = (elapsed - base.c.gap) / base.c.gap * weight
+    is_overdue = columns.is_overdue(base.c.gap, base.c.last_contact_at)
+    # A second scan of the materialised rows counts them far cheaper than a window count.
+    total = select(func.count()).select_from(base).where(is_overdue).scalar_subquery()
     query = (
         select(
             base.c.id,
@@ -220,11 +223,11 @@ def overdue_query(session: Session, actor: Actor, when: When, staff_id: int | No
             base.c.owner_id,
             base.c.tier,
             base.c.spent,
-            func.count().over(),
+            total,
             base.c.gap,
             base.c.last_contact_at,
         )
-        .where(columns.is_overdue(base.c.gap, base.c.last_contact_at))
+        .where(is_overdue)
         .order_by(urgency.desc(), base.c.spent.desc(), base.c.id)
     )
     return query, base.c.owner_id
