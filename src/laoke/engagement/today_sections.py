@@ -204,6 +204,8 @@ def overdue_query(session: Session, actor: Actor, when: When, staff_id: int | No
             columns.last_contact_at.label("last_contact_at"),
         )
     ).where(*_visible(actor))
+    for join in columns.joins:
+        inner = inner.outerjoin(join.table, join.onclause)
     if staff_id is not None:
         inner = inner.where(Customer.owner_id == staff_id)
     base = inner.cte("cadence_base").prefix_with("MATERIALIZED")
