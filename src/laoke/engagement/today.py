@@ -31,19 +31,17 @@ from laoke.accounts.models import User
 from laoke.accounts.roles import Permission
 from laoke.db import utcnow
 from laoke.engagement.cadence import active_rules
-from laoke.engagement.today_sections import (
+from laoke.engagement.today_items import (
     MAX_PER_PAGE,
     PER_PAGE,
     SECTION_LABELS,
-    Query,
     Section,
     SectionPage,
     TodayItem,
     When,
     Window,
-    page_of,
-    section_queries,
 )
+from laoke.engagement.today_sections import Query, page_of, section_queries
 from laoke.errors import N_, NotFound
 from laoke.tenancy.models import Org
 
