@@ -35,7 +35,7 @@ def test_passwords_are_argon2id_at_owasp_minimum_or_stronger() -> None:
 
 def test_it_signs_in_and_out_and_audits_both(client, cast, database) -> None:
     response = _post_login(client, cast.alice.email, PASSWORD)
-    assert response.status_code == 303 and response.headers["location"] == "/customers"
+    assert response.status_code == 303 and response.headers["location"] == "/"
     assert client.get("/customers").status_code == 200
     token = csrf_from(client.get("/customers").text)
     client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
@@ -116,7 +116,7 @@ def test_next_only_redirects_within_the_site(client, cast) -> None:
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/customers"
+    assert response.headers["location"] == "/"
 
 
 def test_a_deactivated_user_is_signed_out_everywhere(cast, browser_of, database) -> None:

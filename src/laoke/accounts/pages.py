@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False, dependencies=[CsrfProtected])
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/customers"
+    return "/"
 
 
 @router.get("/login")
@@ -42,7 +42,7 @@ def login(
     settings: SettingsDep,
     email: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str, Form(max_length=2000)] = "/customers",
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     try:
         signed_in = service.sign_in(

@@ -26,6 +26,7 @@ from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
 from laoke.engagement.contacts_demo import seed_contacts
+from laoke.engagement.today_demo import seed_cadence_and_cycles
 from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
@@ -154,6 +155,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_orders,
     seed_contacts,
     seed_value_model,
+    seed_cadence_and_cycles,
 ]
 
 

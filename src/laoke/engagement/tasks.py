@@ -52,9 +52,13 @@ def open_task(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Task).values(**values).on_conflict_do_nothing(index_elements=["org_id", "key"])
+        insert(Task)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["org_id", "key"])
+        .returning(Task.id)
     )
-    return (session.execute(statement).rowcount or 0) > 0
+    # RETURNING, not rowcount: an ORM-enabled insert reports no rowcount on psycopg.
+    return session.execute(statement).scalar() is not None
 
 
 def get_task_for(session: Session, actor: Actor, task_id: int) -> Task:

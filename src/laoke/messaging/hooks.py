@@ -41,3 +41,8 @@ def install() -> None:
     subscribe("*", webhooks.on_event)
     ERASURE_HOOKS.append(scrub_outbox)
     care.register_jobs()
+    # Other domains' scheduled jobs and event reactions ride on the same set-up, so every
+    # process (web, worker, CLI) that loads messaging has them.
+    from laoke.engagement import cycles
+
+    cycles.install()

@@ -33,7 +33,7 @@ def _routers() -> list[APIRouter]:
     from laoke.audit import pages as audit_pages
     from laoke.customers import api as customers_api
     from laoke.customers import pages as customers_pages
-    from laoke.engagement import contact_api, contact_pages
+    from laoke.engagement import cadence_pages, contact_api, contact_pages, today_api, today_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -43,6 +43,9 @@ def _routers() -> list[APIRouter]:
     from laoke.orders import pages as orders_pages
 
     return [
+        today_pages.router,
+        today_api.router,
+        cadence_pages.router,
         accounts_pages.router,
         accounts_api.router,
         customers_pages.router,
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.get("/", include_in_schema=False)
     def home(actor: OptionalActor) -> RedirectResponse:
-        return RedirectResponse("/customers" if actor else "/login", status_code=303)
+        # Staff start their day with what is due; the Today page links everywhere else.
+        return RedirectResponse("/today" if actor else "/login", status_code=303)
 
     return app
