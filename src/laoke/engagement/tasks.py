@@ -63,7 +63,7 @@ def open_task(
 
 def get_task_for(session: Session, actor: Actor, task_id: int) -> Task:
     """The task if its customer is visible to this actor, else NotFound."""
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id) if 0 < task_id < 2**63 else None
     if task is None or task.org_id != actor.org_id:
         raise NotFound(N_("No such task."), code="task_not_found")
     get_customer_for(session, actor, task.customer_id)  # raises NotFound when not visible

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
 from laoke.accounts.roles import Permission
 from laoke.accounts.service import list_staff
@@ -14,11 +13,8 @@ from laoke.engagement.models import (
     CONTACT_CHANNEL_LABELS,
     TASK_KIND_LABELS,
     VALUE_TIER_LABELS,
-    TaskStatus,
 )
-from laoke.engagement.tasks import close_task
 from laoke.engagement.today import SECTION_LABELS, Section, today_for
-from laoke.errors import N_, NotFound
 from laoke.web.deps import CsrfProtected, PageActor, SessionDep
 from laoke.web.i18n import translations
 from laoke.web.templating import render
@@ -85,32 +81,3 @@ def today_page(
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "today.html", context)
-
-
-def _close(session: SessionDep, actor: PageActor, task_id: int, status: TaskStatus) -> None:
-    if not 0 < task_id < 2**62:
-        raise NotFound(N_("No such task."), code="task_not_found")
-    close_task(session, actor, task_id, status)
-    session.commit()
-
-
-@router.post("/tasks/{task_id}/done")
-def task_done(
-    session: SessionDep,
-    actor: PageActor,
-    task_id: int,
-    next: Annotated[str, Form(max_length=2000)] = "/today",
-) -> Response:
-    _close(session, actor, task_id, TaskStatus.DONE)
-    return RedirectResponse(safe_next(next), status_code=303)
-
-
-@router.post("/tasks/{task_id}/dismiss")
-def task_dismiss(
-    session: SessionDep,
-    actor: PageActor,
-    task_id: int,
-    next: Annotated[str, Form(max_length=2000)] = "/today",
-) -> Response:
-    _close(session, actor, task_id, TaskStatus.DISMISSED)
-    return RedirectResponse(safe_next(next), status_code=303)
