@@ -9,6 +9,7 @@ from laoke.events import models as events_models
 from laoke.imports import models as imports_models
 from laoke.messaging import models as messaging_models
 from laoke.orders import models as orders_models
+from laoke.referrals import models as referrals_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -23,5 +24,6 @@ __all__ = [
     "messaging_models",
     "metadata",
     "orders_models",
+    "referrals_models",
     "tenancy_models",
 ]
