@@ -36,6 +36,9 @@ def _routers() -> list[APIRouter]:
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.messaging import routers as messaging
+    from laoke.referrals import api as referrals_api
+    from laoke.referrals import pages as referrals_pages
+    from laoke.referrals import public as referrals_public
 
     return [
         accounts_pages.router,
@@ -46,6 +49,9 @@ def _routers() -> list[APIRouter]:
         imports_pages.router,
         imports_api.router,
         *messaging.routers(),
+        referrals_public.router,
+        referrals_pages.router,
+        referrals_api.router,
     ]
 
 
