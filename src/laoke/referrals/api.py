@@ -97,7 +97,7 @@ def update_program(
     summary="A customer's invite code, link, QR and poster (code created on first call)",
 )
 def customer_referral(
-    session: SessionDep, settings: SettingsDep, actor: ApiActor, customer_id: int
+    session: sharing.WriteSessionDep, settings: SettingsDep, actor: ApiActor, customer_id: int
 ) -> ReferralLink:
     code = sharing.customer_code_for(session, actor, customer_id)
     session.commit()
@@ -110,7 +110,7 @@ def customer_referral(
     summary="A staff member's invite code, link and QR for walk-in referrals",
 )
 def staff_referral(
-    session: SessionDep, settings: SettingsDep, actor: ApiActor, user_id: int
+    session: sharing.WriteSessionDep, settings: SettingsDep, actor: ApiActor, user_id: int
 ) -> ReferralLink:
     code = sharing.staff_code_for(session, actor, user_id)
     session.commit()

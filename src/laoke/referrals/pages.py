@@ -344,7 +344,7 @@ async def save_program(
 
 @router.get("/my-code")
 def my_code(
-    request: Request, session: SessionDep, settings: SettingsDep, actor: PageActor
+    request: Request, session: sharing.WriteSessionDep, settings: SettingsDep, actor: PageActor
 ) -> HTMLResponse:
     code = sharing.staff_code_for(session, actor, actor.user_id or 0)
     session.commit()

@@ -206,7 +206,7 @@ def poster_png(request: Request, session: SessionDep, settings: SettingsDep, cod
 
 @router.get("/me/{token}")
 def referrer_portal(
-    request: Request, session: SessionDep, settings: SettingsDep, token: str
+    request: Request, session: sharing.WriteSessionDep, settings: SettingsDep, token: str
 ) -> HTMLResponse:
     throttle_of(request).page(client_ip(request))
     found = portal.resolve(session, token)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
@@ -9,6 +13,7 @@ from laoke.accounts.models import User
 from laoke.accounts.roles import Permission
 from laoke.customers.models import Customer
 from laoke.customers.service import get_customer_for
+from laoke.db import Database
 from laoke.errors import N_, Conflict, NotFound
 from laoke.referrals import codes, programs
 from laoke.referrals.models import InviteCode, ReferralProgram
@@ -67,3 +72,18 @@ def program_of(session: Session, code: InviteCode) -> ReferralProgram | None:
             return None
         running = [p for p in running if programs.may_share(session, p, customer)]
     return running[0] if running else None
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """A write session for the GET requests that may create a code or touch a portal link:
+    SQLite cannot upgrade a read transaction once another writer has committed."""
+    database: Database = request.app.state.database
+    session = database.session(write=True)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+WriteSessionDep = Annotated[Session, Depends(write_session)]
