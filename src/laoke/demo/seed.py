@@ -27,6 +27,7 @@ from laoke.db import Database, utcnow
 from laoke.demo.people import people
 from laoke.imports.demo import seed_import
 from laoke.messaging.demo import seed_messaging
+from laoke.referrals.demo import seed_referrals
 from laoke.tenancy.models import Org
 from laoke.tenancy.service import create_org
 
@@ -142,7 +143,14 @@ def seed_history(session: Session, ctx: DemoContext) -> None:
 
 
 DemoStep = Callable[[Session, DemoContext], None]
-DEMO_STEPS: list[DemoStep] = [seed_staff, seed_customers, seed_history, seed_import, seed_messaging]
+DEMO_STEPS: list[DemoStep] = [
+    seed_staff,
+    seed_customers,
+    seed_history,
+    seed_import,
+    seed_messaging,
+    seed_referrals,
+]
 
 
 def demo_exists(database: Database) -> bool:
