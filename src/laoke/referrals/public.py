@@ -9,21 +9,22 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from laoke.accounts import tokens
-from laoke.accounts.models import User
 from laoke.config import Settings
-from laoke.customers.models import Customer
-from laoke.db import utcnow
+from laoke.db import Database, utcnow
 from laoke.errors import N_, DomainError
-from laoke.referrals import leads, media, portal, sharing
+from laoke.referrals import landing, leads, media, portal, sharing
 from laoke.referrals.attribution import Origin, Referrer, attribute, clean_referee
 from laoke.referrals.codes import link_for, resolve
+from laoke.referrals.landing import Invitation, InvitationCache
 from laoke.referrals.models import (
     ATTRIBUTION_LABELS,
     LEAD_STATUS_LABELS,
     InviteCode,
     LeadSource,
+    ReferralProgram,
 )
 from laoke.referrals.throttle import Throttle
 from laoke.tenancy.models import Org
@@ -68,29 +69,37 @@ def _not_found(request: Request) -> HTMLResponse:
     )
 
 
-def _holder(session: Session, code: InviteCode) -> tuple[Customer | None, User | None]:
-    customer = session.get(Customer, code.customer_id) if code.customer_id else None
-    user = session.get(User, code.user_id) if code.user_id else None
-    return customer, user
+def invitations_of(request: Request) -> InvitationCache:
+    state = request.app.state
+    with _throttle_lock:
+        if getattr(state, "referral_invitations", None) is None:
+            state.referral_invitations = InvitationCache()
+    return state.referral_invitations
+
+
+def _load_invitation(request: Request, code: str) -> Invitation | None:
+    database: Database = request.app.state.database
+    with database.unit_of_work(write=False) as session:
+        invitation = landing.load(session, code)
+    if invitation is not None:
+        invitations_of(request).put(invitation)
+    return invitation
 
 
 def _landing(
     request: Request,
-    session: Session,
-    code: InviteCode,
+    invitation: Invitation,
     *,
     form: dict[str, object] | None = None,
     error: str | None = None,
     done: bool = False,
     status: int = 200,
 ) -> HTMLResponse:
-    customer, user = _holder(session, code)
-    org = session.get(Org, code.org_id)
     context = {
-        "code": code.code,
-        "inviter": sharing.display_name(customer, user),
-        "org_name": org.name if org else "",
-        "program": sharing.program_of(session, code),
+        "code": invitation.code,
+        "inviter": invitation.inviter,
+        "org_name": invitation.org_name,
+        "program": invitation.program,
         "form": form or {"name": "", "phone": "", "consent": False},
         "error": error,
         "done": done,
@@ -99,19 +108,14 @@ def _landing(
 
 
 @router.get("/r/{code}")
-def landing(request: Request, session: SessionDep, code: str) -> HTMLResponse:
+async def landing_page(request: Request, code: str) -> HTMLResponse:
     throttle_of(request).page(client_ip(request))
-    row = resolve(session, code)
-    if row is None or not _holder_active(session, row):
+    invitation = invitations_of(request).get(code)
+    if invitation is None:
+        invitation = await run_in_threadpool(_load_invitation, request, code)
+    if invitation is None:
         return _not_found(request)
-    return _landing(request, session, row)
-
-
-def _holder_active(session: Session, code: InviteCode) -> bool:
-    customer, user = _holder(session, code)
-    if customer is not None:
-        return customer.is_active
-    return user is not None and user.is_active
+    return _landing(request, invitation)
 
 
 @router.post("/r/{code}")
@@ -126,37 +130,41 @@ def submit_lead(
     website: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse:
     row = resolve(session, code)
-    if row is None or not _holder_active(session, row):
+    customer, user = landing.holder_of(session, row) if row else (None, None)
+    if row is None or not landing.holder_active(customer, user):
+        invitations_of(request).forget(code)
         return _not_found(request)
     ip = client_ip(request)
     throttle_of(request).submit(ip, row.code)
+    invitation = invitations_of(request).get(row.code) or landing.load(session, row.code)
+    if invitation is None:
+        return _not_found(request)
     if website.strip():
         # A bot filled the hidden field: thank it and record nothing.
-        return _landing(request, session, row, done=True)
+        return _landing(request, invitation, done=True)
     agreed = consent.strip().lower() in ("yes", "on", "true", "1")
     form = {"name": name[:100], "phone": phone[:40], "consent": agreed}
     gettext = translations(getattr(request.state, "language", "zh_CN")).gettext
     if not agreed:
         message = gettext(N_("Please agree to be contacted, so that we can reach you."))
-        return _landing(request, session, row, form=form, error=message, status=422)
+        return _landing(request, invitation, form=form, error=message, status=422)
     try:
         referee = clean_referee(name, phone, None, agreed)
     except DomainError as exc:
         text = gettext(exc.message)
         message = text % exc.params if exc.params else text
-        return _landing(request, session, row, form=form, error=message, status=422)
-    customer, user = _holder(session, row)
+        return _landing(request, invitation, form=form, error=message, status=422)
     referrer = Referrer(row.org_id, customer, user, row.id)
     origin = Origin(
         LeadSource.LANDING,
         ip_hash=_hash(settings, "ip", ip),
         user_agent_hash=_hash(settings, "ua", request.headers.get("user-agent", "")[:500]),
     )
-    program = sharing.program_of(session, row)
+    program = session.get(ReferralProgram, invitation.program.id) if invitation.program else None
     lead = attribute(session, referrer, program, referee, origin)
     leads.record_new(session, lead, None)
     session.commit()
-    return _landing(request, session, row, done=True)
+    return _landing(request, invitation, done=True)
 
 
 def _image(session: Session, request: Request, code: str) -> InviteCode | None:
@@ -185,11 +193,11 @@ def qr_png(request: Request, session: SessionDep, settings: SettingsDep, code: s
 @router.get("/r/{code}/poster.png")
 def poster_png(request: Request, session: SessionDep, settings: SettingsDep, code: str) -> Response:
     row = _image(session, request, code)
-    if row is None or not _holder_active(session, row):
+    customer, user = landing.holder_of(session, row) if row else (None, None)
+    if row is None or not landing.holder_active(customer, user):
         return _not_found(request)
     language = getattr(request.state, "language", "zh_CN")
     gettext = translations(language).gettext
-    customer, user = _holder(session, row)
     program = sharing.program_of(session, row)
     org = session.get(Org, row.org_id)
     body = media.poster_png(
