@@ -41,6 +41,8 @@ def _routers() -> list[APIRouter]:
     from laoke.referrals import public as referrals_public
 
     return [
+        # First: the public landing page is the hottest path, and routes match in order.
+        referrals_public.router,
         accounts_pages.router,
         accounts_api.router,
         customers_pages.router,
@@ -49,7 +51,6 @@ def _routers() -> list[APIRouter]:
         imports_pages.router,
         imports_api.router,
         *messaging.routers(),
-        referrals_public.router,
         referrals_pages.router,
         referrals_api.router,
     ]
