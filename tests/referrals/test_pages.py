@@ -184,3 +184,23 @@ def test_the_portal_shows_friends_masked_with_their_status(
         f"/referrals/customers/{referrer.id}/portal-link", data={"csrf_token": carol_token}
     )
     assert refused.status_code == 404
+
+
+def test_erasure_scrubs_the_friend_and_stops_the_referrers_links(
+    cast, ref, setup, client, database
+) -> None:
+    from laoke.accounts.service import actor_for
+    from laoke.customers.erasure import erase_customer
+
+    referrer, code, lead = setup
+    friend = ref.customer("李娜", "+8613900139000", owner=cast.bob, stage="prospect")
+    ref.order(friend.id)
+    with database.unit_of_work() as s:
+        erase_customer(s, actor_for(cast.alice), friend.id, reason="")
+    scrubbed = ref.lead(lead.id)
+    assert (scrubbed.referee_name, scrubbed.referee_phone) == ("*", None)
+    assert scrubbed.status == "converted"
+    with database.unit_of_work() as s:
+        erase_customer(s, actor_for(cast.alice), referrer.id, reason="")
+    assert client.get(f"/r/{code}").status_code == 404
+    assert all(c.revoked_at is not None for c in ref.codes() if c.customer_id == referrer.id)

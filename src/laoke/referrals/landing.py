@@ -84,6 +84,7 @@ class InvitationCache:
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Invitation]] = {}
+        self._pages: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     def get(self, code: str) -> Invitation | None:
@@ -100,6 +101,23 @@ class InvitationCache:
                 self._entries.clear()
             self._entries[invitation.code] = (time.monotonic(), invitation)
 
-    def forget(self, code: str) -> None:
+    def page(self, code: str, language: str) -> str | None:
+        """The rendered blank form for a code and language, while it is fresh."""
         with self._lock:
-            self._entries.pop(code.strip().upper(), None)
+            found = self._pages.get((code, language))
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put_page(self, code: str, language: str, html: str) -> None:
+        with self._lock:
+            if len(self._pages) >= MAX_ENTRIES:
+                self._pages.clear()
+            self._pages[(code, language)] = (time.monotonic(), html)
+
+    def forget(self, code: str) -> None:
+        key = code.strip().upper()
+        with self._lock:
+            self._entries.pop(key, None)
+            for page_key in [k for k in self._pages if k[0] == key]:
+                del self._pages[page_key]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
 from laoke.accounts.models import User
 from laoke.accounts.roles import Permission
-from laoke.customers.models import Customer
+from laoke.customers.models import Customer, CustomerPhone
+from laoke.customers.phones import InvalidPhone, normalize_phone
 from laoke.customers.service import get_customer_for
 from laoke.db import utcnow
 from laoke.errors import N_, Conflict, Invalid, NotFound
@@ -61,8 +62,6 @@ def list_leads(
     owner_id: int | None = None,
     limit: int = 200,
 ) -> tuple[list[ReferralLead], int]:
-    from sqlalchemy import func
-
     query = visible_leads(actor)
     if referrer_id is not None:
         query = query.where(ReferralLead.referrer_customer_id == referrer_id)
@@ -323,9 +322,6 @@ def on_order_created(session: Session, event: DomainEvent) -> None:
 
 def find_referrers(session: Session, actor: Actor, query: str, limit: int = 10) -> list[Customer]:
     """Candidates for a typed code, phone or name; a name never picks one silently."""
-    from laoke.customers.models import CustomerPhone
-    from laoke.customers.phones import InvalidPhone, normalize_phone
-
     text = query.strip()[:100]
     if not text:
         return []

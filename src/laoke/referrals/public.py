@@ -3,6 +3,7 @@ portal `/me/{token}`. No sign-in, no JavaScript, no stack traces; rate limited."
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Annotated
 
@@ -35,6 +36,7 @@ from laoke.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 _throttle_lock = threading.Lock()
+_sqlite_writer = threading.Lock()
 IMAGE_CACHE = "public, max-age=86400"
 
 
@@ -115,7 +117,14 @@ async def landing_page(request: Request, code: str) -> HTMLResponse:
         invitation = await run_in_threadpool(_load_invitation, request, code)
     if invitation is None:
         return _not_found(request)
-    return _landing(request, invitation)
+    language = getattr(request.state, "language", "zh_CN")
+    cache = invitations_of(request)
+    html = cache.page(invitation.code, language)
+    if html is None:
+        response = _landing(request, invitation)
+        cache.put_page(invitation.code, language, bytes(response.body).decode())
+        return response
+    return HTMLResponse(html)
 
 
 @router.post("/r/{code}")
@@ -128,6 +137,23 @@ def submit_lead(
     phone: Annotated[str, Form(max_length=2000)] = "",
     consent: Annotated[str, Form(max_length=20)] = "",
     website: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    database: Database = request.app.state.database
+    # SQLite takes one writer at a time: queue submissions here, in order, rather than in
+    # SQLite's busy handler, which polls with sleeps and starves some under load.
+    with _sqlite_writer if database.is_sqlite else contextlib.nullcontext():
+        return _submit(request, session, settings, code, name, phone, consent, website)
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    code: str,
+    name: str,
+    phone: str,
+    consent: str,
+    website: str,
 ) -> HTMLResponse:
     row = resolve(session, code)
     customer, user = landing.holder_of(session, row) if row else (None, None)
