@@ -10,6 +10,7 @@ from laoke.imports import models as imports_models
 from laoke.insights import models as insights_models
 from laoke.messaging import models as messaging_models
 from laoke.orders import models as orders_models
+from laoke.referrals import models as referrals_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -25,5 +26,6 @@ __all__ = [
     "messaging_models",
     "metadata",
     "orders_models",
+    "referrals_models",
     "tenancy_models",
 ]

@@ -19,6 +19,11 @@ PUBLIC = {
     "/docs",
     "/docs/oauth2-redirect",
     "/u/{token}",
+    "/r/{code}",
+    "/r/{code}/qr.svg",
+    "/r/{code}/qr.png",
+    "/r/{code}/poster.png",
+    "/me/{token}",
 }
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 

@@ -31,6 +31,7 @@ from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
 from laoke.orders.demo import seed_orders
+from laoke.referrals.demo import seed_referrals
 from laoke.tenancy.models import Org
 from laoke.tenancy.service import create_org
 
@@ -156,6 +157,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_contacts,
     seed_value_model,
     seed_cadence_and_cycles,
+    seed_referrals,
 ]
 
 

@@ -41,8 +41,13 @@ def _routers() -> list[APIRouter]:
     from laoke.messaging import routers as messaging
     from laoke.orders import api as orders_api
     from laoke.orders import pages as orders_pages
+    from laoke.referrals import api as referrals_api
+    from laoke.referrals import pages as referrals_pages
+    from laoke.referrals import public as referrals_public
 
     return [
+        # First: the public landing page is the hottest path, and routes match in order.
+        referrals_public.router,
         today_pages.router,
         today_api.router,
         cadence_pages.router,
@@ -60,6 +65,8 @@ def _routers() -> list[APIRouter]:
         *messaging.routers(),
         orders_pages.router,
         orders_api.router,
+        referrals_pages.router,
+        referrals_api.router,
     ]
 
 
