@@ -56,7 +56,9 @@ def order(
 
 
 def contact(session: Session, who: Customer, at: datetime) -> Contact:
-    row = Contact(org_id=who.org_id, customer_id=who.id, channel=ContactChannel.PHONE, occurred_at=at)
+    row = Contact(
+        org_id=who.org_id, customer_id=who.id, channel=ContactChannel.PHONE, occurred_at=at
+    )
     session.add(row)
     session.flush()
     return row

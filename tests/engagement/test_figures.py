@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from laoke.db import Database
-from laoke.engagement.models import ValueTier
 from laoke.engagement.recompute import recompute_org
 from laoke.orders.models import OrderStatus
 from tests.conftest import Cast

@@ -16,6 +16,8 @@ Everything is SQL that runs on SQLite (≥ 3.35) and PostgreSQL: `aggregate()` w
 rows of any set of customers (one, an id range, the changed ones), `recompute.py` ranks.
 """
 
+# ruff: noqa: S608 - the SQL is assembled from our own fragments; every value is bound
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -25,6 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
+from laoke.customers.models import Customer
 from laoke.db import UtcDateTime
 from laoke.engagement.lifecycle import apply_stage_rules
 from laoke.engagement.models import CustomerFigures, ValueTier
@@ -140,27 +143,24 @@ def score_one(session: Session, org_id: int, customer_id: int) -> None:
         row.recency_score = row.frequency_score = row.monetary_score = None
         row.value_tier = ValueTier.TAIL
         return
-    counts = (
-        session.execute(
-            text(
-                "SELECT COUNT(*) + 1,"
-                " SUM(CASE WHEN last_purchase_at < :last THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN orders_count < :n THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN total_spent < :total THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN total_spent > :total THEN 1 ELSE 0 END)"
-                " FROM customer_figures WHERE org_id = :org_id AND orders_count > 0"
-                " AND customer_id <> :customer_id"
-            ).bindparams(bindparam("last", type_=UtcDateTime())),
-            {
-                "last": row.last_purchase_at,
-                "n": row.orders_count,
-                "total": row.total_spent,
-                "org_id": org_id,
-                "customer_id": customer_id,
-            },
-        )
-        .one()
-    )
+    counts = session.execute(
+        text(
+            "SELECT COUNT(*) + 1,"
+            " SUM(CASE WHEN last_purchase_at < :last THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN orders_count < :n THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN total_spent < :total THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN total_spent > :total THEN 1 ELSE 0 END)"
+            " FROM customer_figures WHERE org_id = :org_id AND orders_count > 0"
+            " AND customer_id <> :customer_id"
+        ).bindparams(bindparam("last", type_=UtcDateTime())),
+        {
+            "last": row.last_purchase_at,
+            "n": row.orders_count,
+            "total": row.total_spent,
+            "org_id": org_id,
+            "customer_id": customer_id,
+        },
+    ).one()
     buyers, older, fewer, less, more = (int(value or 0) for value in counts)
     row.recency_score = 1 + 5 * older // buyers
     row.frequency_score = 1 + 5 * fewer // buyers
@@ -223,3 +223,7 @@ def figures_by_customer(
         )
     )
     return {row.customer_id: row for row in rows}
+
+
+def figures_of(session: Session, customer: Customer) -> CustomerFigures | None:
+    return figures_by_customer(session, customer.org_id, [customer.id]).get(customer.id)

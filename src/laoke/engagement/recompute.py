@@ -56,14 +56,11 @@ class RecomputeReport:
 
 
 def _customer_range(session: Session, org_id: int) -> tuple[int, int, int]:
-    low, high, count = (
-        session.execute(
-            select(func.min(Customer.id), func.max(Customer.id), func.count()).where(
-                Customer.org_id == org_id, Customer.merged_into_id.is_(None)
-            )
+    low, high, count = session.execute(
+        select(func.min(Customer.id), func.max(Customer.id), func.count()).where(
+            Customer.org_id == org_id, Customer.merged_into_id.is_(None)
         )
-        .one()
-    )
+    ).one()
     return int(low or 0), int(high or -1), int(count or 0)
 
 
@@ -125,7 +122,9 @@ def recompute_org(
                 bounds = {"lo": lo, "hi": hi, "now": now}
                 if aggregated:
                     aggregate(session, org_id, which, bounds)
-                changes += apply_stage_rules(session, org_id, now, "{id} BETWEEN :lo AND :hi", bounds)
+                changes += apply_stage_rules(
+                    session, org_id, now, "{id} BETWEEN :lo AND :hi", bounds
+                )
                 session.commit()
                 report("figures", done, len(chunks))
             ranked = _rank(session, org_id, now, report)
@@ -162,14 +161,11 @@ def _rank(session: Session, org_id: int, now: datetime, report: Progress) -> int
     ranked = session.execute(text("SELECT COUNT(*) FROM lk_ranks")).scalar_one()
     now_param = bindparam("now", type_=UtcDateTime())
     # The figures' own id range bounds the chunks: non-buyers need their scores cleared too.
-    f_low, f_high = (
-        session.execute(
-            select(
-                func.min(CustomerFigures.customer_id), func.max(CustomerFigures.customer_id)
-            ).where(CustomerFigures.org_id == org_id)
+    f_low, f_high = session.execute(
+        select(func.min(CustomerFigures.customer_id), func.max(CustomerFigures.customer_id)).where(
+            CustomerFigures.org_id == org_id
         )
-        .one()
-    )
+    ).one()
     chunks = _chunks(int(f_low or 0), int(f_high or -1))
     for done, (lo, hi) in enumerate(chunks, 1):
         values = {"org_id": org_id, "lo": lo, "hi": hi, "now": now}
