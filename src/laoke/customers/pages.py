@@ -25,6 +25,7 @@ from laoke.customers.models import (
     PurchasingPower,
 )
 from laoke.customers.phones import format_phone, mask_phone
+from laoke.engagement.rules_pages import figures_context
 from laoke.errors import DomainError
 from laoke.web.deps import CsrfProtected, PageActor, SessionDep
 from laoke.web.templating import render
@@ -180,6 +181,7 @@ def customer_detail(
             "can_reveal": actor.can(Permission.REVEAL_PII),
             "can_merge": actor.can(Permission.MERGE_CUSTOMERS),
             "can_erase": actor.can(Permission.ERASE_CUSTOMERS),
+            **figures_context(session, actor, customer),
         },
     )
 

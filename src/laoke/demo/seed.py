@@ -159,3 +159,13 @@ def seed_demo(database: Database, *, customers: int = 2000, seed: int = 20261125
         for step in DEMO_STEPS:
             step(session, ctx)
         return org
+
+
+def _recompute_figures(session: Session, ctx: DemoContext) -> None:
+    # Last, so the figures and stages reflect every order and contact seeded before.
+    from laoke.engagement.recompute import demo_step
+
+    demo_step(session, ctx)
+
+
+DEMO_STEPS.append(_recompute_figures)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
@@ -37,6 +38,9 @@ from laoke.engagement.lifecycle import apply_stage_rules
 from laoke.engagement.models import CustomerFigures
 from laoke.events.models import DomainEvent
 from laoke.tenancy.service import OrgInfo
+
+if TYPE_CHECKING:
+    from laoke.demo.seed import DemoContext
 
 log = logging.getLogger("laoke.engagement")
 
@@ -292,6 +296,13 @@ def install() -> None:
             description="Customer figures, RFM scores, value tiers and lifecycle stages",
         )
     )
+
+
+def demo_step(session: Session, ctx: DemoContext) -> None:
+    """Demo: figures and stages for the seeded orders and contacts (runs after them)."""
+    session.commit()
+    engine = session.get_bind()
+    recompute_org(Database(engine), ctx.org.id, utcnow())  # type: ignore[arg-type]
 
 
 install()

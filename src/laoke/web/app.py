@@ -33,6 +33,8 @@ def _routers() -> list[APIRouter]:
     from laoke.audit import pages as audit_pages
     from laoke.customers import api as customers_api
     from laoke.customers import pages as customers_pages
+    from laoke.engagement import rules_api as engagement_rules_api
+    from laoke.engagement import rules_pages as engagement_rules_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.messaging import routers as messaging
@@ -46,6 +48,8 @@ def _routers() -> list[APIRouter]:
         imports_pages.router,
         imports_api.router,
         *messaging.routers(),
+        engagement_rules_pages.router,
+        engagement_rules_api.router,
     ]
 
 
