@@ -15,8 +15,8 @@ from laoke.orders.models import Order, OrderItem, OrderStatus
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-def days_ago(days: float) -> datetime:
-    return NOW - timedelta(days=days)
+def days_ago(days: float, hours: float = 0) -> datetime:
+    return NOW - timedelta(days=days, hours=hours)
 
 
 def customer(session: Session, org_id: int, name: str, owner_id: int | None = None) -> Customer:
