@@ -20,7 +20,7 @@ from tests.engagement.figures_history import (
 )
 
 
-def _figures(database: Database, customer_id: int):  # noqa: ANN202 - a CustomerFigures row
+def _figures(database: Database, customer_id: int):
     with database.unit_of_work() as s:
         row = figures_of(s, s.get(Customer, customer_id))
         s.expunge(row)

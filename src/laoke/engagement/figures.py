@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import Numeric, bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
 from laoke.customers.models import Customer
@@ -44,8 +44,12 @@ def day_number_sql(dialect: str, column: str) -> str:
 
 
 def plus_days_sql(dialect: str, column: str, days: str) -> str:
+    """`column` + `days` (fractional), to the whole second on both databases."""
     if dialect == "postgresql":
-        return f"({column} + CAST(({days}) AS DOUBLE PRECISION) * INTERVAL '1 day')"
+        return (
+            f"date_trunc('second', {column} + CAST(({days}) AS DOUBLE PRECISION)"
+            " * INTERVAL '1 day')"
+        )
     return f"datetime(julianday({column}) + ({days}))"
 
 
@@ -152,7 +156,9 @@ def score_one(session: Session, org_id: int, customer_id: int) -> None:
             " SUM(CASE WHEN total_spent > :total THEN 1 ELSE 0 END)"
             " FROM customer_figures WHERE org_id = :org_id AND orders_count > 0"
             " AND customer_id <> :customer_id"
-        ).bindparams(bindparam("last", type_=UtcDateTime())),
+        ).bindparams(
+            bindparam("last", type_=UtcDateTime()), bindparam("total", type_=Numeric(14, 2))
+        ),
         {
             "last": row.last_purchase_at,
             "n": row.orders_count,
