@@ -17,7 +17,8 @@ FIELDS = tuple(RulesFields.model_fields)
 
 
 def can_view(actor: Actor) -> bool:
-    """Managers see the rules their team works by; changing them is for settings managers."""
+    """Whoever sees every customer (managers, viewers) sees the rules they are staged by;
+    changing them is for those who manage settings."""
     return actor.can(Permission.MANAGE_SETTINGS) or actor.can(Permission.SEE_ALL_CUSTOMERS)
 
 
