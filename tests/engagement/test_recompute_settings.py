@@ -108,7 +108,13 @@ def test_the_rules_page_saves_validates_and_recomputes(
     assert run.status_code == 303 and run.headers["location"].endswith("notice=done")
     after = browser.get("/settings/engagement")
     assert 'data-test="last-run"' in after.text and "Not recomputed" not in after.text
-    assert browser.get("/customers?lifecycle_stage=new").status_code == 200
+    listed = browser.get("/customers", params={"stage": "new", "sort": "-total_spent"})
+    assert listed.status_code == 200 and listed.text.count('data-test="customer-row"') == 1
+    assert "¥10.00" in listed.text
+    none = browser.get("/customers", params={"stage": "loyal", "tier": "top", "sort": "x"})
+    assert none.text.count('data-test="customer-row"') == 0
+    hostile = browser.get("/customers", params={"stage": "<b>", "tier": "'", "sort": "-id"})
+    assert hostile.status_code == 200 and hostile.text.count('data-test="customer-row"') == 1
 
 
 def test_managers_view_the_rules_page_without_changing_it(cast: Cast, browser_of) -> None:
