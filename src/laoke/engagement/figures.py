@@ -53,16 +53,80 @@ def plus_days_sql(dialect: str, column: str, days: str) -> str:
     return f"datetime(julianday({column}) + ({days}))"
 
 
-def aggregate(session: Session, org_id: int, customers: str, params: dict[str, Any]) -> None:
+def orders_summary_sql(dialect: str, where: str) -> str:
+    """Per customer: paid orders, total, first and last purchase, distinct purchase days."""
+    # SQLite keeps timestamps as ISO text, so the day is the first ten characters.
+    day = (
+        "CAST((ordered_at AT TIME ZONE 'UTC') AS DATE)"
+        if dialect == "postgresql"
+        else "substr(ordered_at, 1, 10)"
+    )
+    return (
+        "SELECT customer_id, COUNT(*) AS n, ROUND(SUM(amount), 2) AS total,"
+        " MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at,"
+        f" COUNT(DISTINCT {day}) AS days"
+        f" FROM orders WHERE org_id = :org_id AND status = :paid AND ({where})"
+        " GROUP BY customer_id"
+    )
+
+
+def contacts_summary_sql(where: str) -> str:
+    return (
+        "SELECT customer_id, COUNT(*) AS n, MAX(occurred_at) AS last_at"
+        f" FROM contacts WHERE org_id = :org_id AND ({where}) GROUP BY customer_id"
+    )
+
+
+def stage_summaries(session: Session, org_id: int, customers: str, params: dict[str, Any]) -> None:
+    """Materialise the order and contact summaries of the selected customers (same
+    `{id}` condition as `aggregate`) into the temporary tables `lk_orders`/`lk_contacts`
+    of this connection: one pass over each table instead of one index walk per chunk."""
+    dialect = session.get_bind().dialect.name
+    stamp = "TIMESTAMP WITH TIME ZONE" if dialect == "postgresql" else "DATETIME"
+    where = customers.format(id="customer_id")
+    values = {**params, "org_id": org_id, "paid": "paid"}
+    for table in ("lk_orders", "lk_contacts"):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    session.execute(
+        text(
+            "CREATE TEMPORARY TABLE lk_orders (customer_id BIGINT PRIMARY KEY, n INTEGER,"
+            f" total NUMERIC(14, 2), first_at {stamp}, last_at {stamp}, days INTEGER)"
+        )
+    )
+    session.execute(text(f"INSERT INTO lk_orders {orders_summary_sql(dialect, where)}"), values)
+    session.execute(
+        text(
+            "CREATE TEMPORARY TABLE lk_contacts (customer_id BIGINT PRIMARY KEY, n INTEGER,"
+            f" last_at {stamp})"
+        )
+    )
+    session.execute(text(f"INSERT INTO lk_contacts {contacts_summary_sql(where)}"), values)
+
+
+def drop_summaries(session: Session) -> None:
+    for table in ("lk_orders", "lk_contacts"):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+
+
+def aggregate(
+    session: Session,
+    org_id: int,
+    customers: str,
+    params: dict[str, Any],
+    *,
+    staged: bool = False,
+) -> None:
     """Upsert the figures rows (orders, totals, interval, next purchase, contacts) of the
     customers selected by the SQL condition `customers`, written over a `{id}` placeholder
     (`"{id} BETWEEN :lo AND :hi"`, values in `params`). RFM scores and tier are left as
-    they are."""
+    they are. `staged`: read the summaries `stage_summaries` left in temporary tables."""
     dialect = session.get_bind().dialect.name
-    day = day_number_sql(dialect, "ordered_at")
-    orders_of = customers.format(id="customer_id")
-    of_customer = customers.format(id="c.id")
-    interval = "(o.last_day - o.first_day) * 1.0 / (o.days - 1)"
+    where = customers.format(id="customer_id")
+    orders = "lk_orders" if staged else f"({orders_summary_sql(dialect, where)})"
+    contacts = "lk_contacts" if staged else f"({contacts_summary_sql(where)})"
+    first_day = day_number_sql(dialect, "o.first_at")
+    last_day = day_number_sql(dialect, "o.last_at")
+    interval = f"({last_day} - {first_day}) * 1.0 / (o.days - 1)"
     values = {**params, "org_id": org_id, "paid": "paid"}
     now_param = bindparam("now", type_=UtcDateTime())
     session.execute(
@@ -72,20 +136,14 @@ def aggregate(session: Session, org_id: int, customers: str, params: dict[str, A
             " repurchase_interval_days, next_expected_purchase_at, contact_count,"
             " last_contact_at, value_tier, computed_at)"
             " SELECT c.org_id, c.id, COALESCE(o.n, 0), COALESCE(o.total, 0),"
-            " ROUND(o.total / o.n, 2), o.first_at, o.last_at,"
+            " ROUND(o.total * 1.0 / o.n, 2), o.first_at, o.last_at,"
             f" CASE WHEN o.days > 1 THEN {interval} END,"
             f" CASE WHEN o.days > 1 THEN {plus_days_sql(dialect, 'o.last_at', interval)} END,"
             " COALESCE(k.n, 0), k.last_at, 'tail', :now"
-            " FROM customers c"
-            " LEFT JOIN (SELECT customer_id, COUNT(*) AS n, ROUND(SUM(amount), 2) AS total,"
-            f" MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at, MIN({day}) AS first_day,"
-            f" MAX({day}) AS last_day, COUNT(DISTINCT {day}) AS days"
-            f" FROM orders WHERE org_id = :org_id AND status = :paid AND ({orders_of})"
-            " GROUP BY customer_id) o ON o.customer_id = c.id"
-            " LEFT JOIN (SELECT customer_id, COUNT(*) AS n, MAX(occurred_at) AS last_at"
-            f" FROM contacts WHERE org_id = :org_id AND ({orders_of})"
-            " GROUP BY customer_id) k ON k.customer_id = c.id"
-            f" WHERE c.org_id = :org_id AND c.merged_into_id IS NULL AND ({of_customer})"
+            f" FROM customers c LEFT JOIN {orders} o ON o.customer_id = c.id"
+            f" LEFT JOIN {contacts} k ON k.customer_id = c.id"
+            " WHERE c.org_id = :org_id AND c.merged_into_id IS NULL"
+            f" AND ({customers.format(id='c.id')})"
             " ON CONFLICT (org_id, customer_id) DO UPDATE SET"
             " orders_count = excluded.orders_count, total_spent = excluded.total_spent,"
             " average_order_value = excluded.average_order_value,"

@@ -33,7 +33,14 @@ from sqlalchemy.orm import Session
 
 from laoke.customers.models import Customer
 from laoke.db import Database, UtcDateTime, utcnow
-from laoke.engagement.figures import aggregate, forget_customer, rank_sql, refresh_customer
+from laoke.engagement.figures import (
+    aggregate,
+    drop_summaries,
+    forget_customer,
+    rank_sql,
+    refresh_customer,
+    stage_summaries,
+)
 from laoke.engagement.lifecycle import apply_stage_rules
 from laoke.engagement.models import CustomerFigures
 from laoke.events.models import DomainEvent
@@ -103,7 +110,9 @@ def recompute_org(
     started = time.perf_counter()
     report = progress or (lambda phase, done, total: None)
     with database.engine.connect() as connection:
-        connection.execution_options(laoke_write=True)
+        # Counting and the summaries only read: temporary tables need no SQLite write
+        # lock, so other writers go on meanwhile.
+        connection.execution_options(laoke_write=False)
         session = Session(bind=connection, expire_on_commit=False)
         try:
             low, high, customers = _customer_range(session, org_id)
@@ -118,19 +127,25 @@ def recompute_org(
             aggregated = customers
             if since is not None:
                 aggregated = _mark_changed(session, org_id, since)
+                stage_summaries(session, org_id, "{id} IN (SELECT customer_id FROM lk_changed)", {})
                 which += " AND {id} IN (SELECT customer_id FROM lk_changed)"
+            elif customers:
+                stage_summaries(session, org_id, "1 = 1", {})
             session.commit()
+            connection.execution_options(laoke_write=True)
             changes = 0
             chunks = _chunks(low, high)
             for done, (lo, hi) in enumerate(chunks, 1):
                 bounds = {"lo": lo, "hi": hi, "now": now}
                 if aggregated:
-                    aggregate(session, org_id, which, bounds)
+                    aggregate(session, org_id, which, bounds, staged=True)
                 changes += apply_stage_rules(
                     session, org_id, now, "{id} BETWEEN :lo AND :hi", bounds
                 )
                 session.commit()
                 report("figures", done, len(chunks))
+            drop_summaries(session)
+            session.commit()
             ranked = _rank(session, org_id, now, report)
             session.execute(text("DROP TABLE IF EXISTS lk_changed"))
             session.commit()
@@ -158,8 +173,13 @@ def _rank(session: Session, org_id: int, now: datetime, report: Progress) -> int
     )
     session.execute(text("DROP TABLE IF EXISTS lk_ranks"))
     session.execute(
-        text(f"CREATE TEMPORARY TABLE lk_ranks AS {rank_sql('org_id = :org_id')}"),
-        {"org_id": org_id},
+        text(
+            "CREATE TEMPORARY TABLE lk_ranks (customer_id BIGINT PRIMARY KEY, r INTEGER,"
+            " f INTEGER, m INTEGER, tier VARCHAR(8))"
+        )
+    )
+    session.execute(
+        text(f"INSERT INTO lk_ranks {rank_sql('org_id = :org_id')}"), {"org_id": org_id}
     )
     session.commit()
     ranked = session.execute(text("SELECT COUNT(*) FROM lk_ranks")).scalar_one()
