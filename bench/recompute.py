@@ -180,7 +180,14 @@ def generate(path: Path, customers: int, orders: int, seed: int) -> None:
             "INSERT INTO orders (id, org_id, customer_id, ordered_at, amount, status,"
             " created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, '2026-11-30 00:00:00.000000',"
             " '2026-11-30 00:00:00.000000')",
-            zip(ids.tolist(), who.tolist(), at.tolist(), amount.tolist(), status.tolist()),
+            zip(
+                ids.tolist(),
+                who.tolist(),
+                at.tolist(),
+                amount.tolist(),
+                status.tolist(),
+                strict=True,
+            ),
         )
         with_item = ids[rng.random(n) < 0.1]
         lasts = rng.choice([30, 45, 90, 365], len(with_item))
@@ -189,7 +196,7 @@ def generate(path: Path, customers: int, orders: int, seed: int) -> None:
         connection.executemany(
             "INSERT INTO order_items (id, org_id, order_id, product_name, quantity, amount,"
             " lasts_days) VALUES (?, 1, ?, '面霜', 1, 100, ?)",
-            zip(item_ids, with_item.tolist(), lasts.tolist()),
+            zip(item_ids, with_item.tolist(), lasts.tolist(), strict=True),
         )
     contacts = customers // 2
     for start in range(0, contacts, BATCH):
@@ -200,7 +207,7 @@ def generate(path: Path, customers: int, orders: int, seed: int) -> None:
             "INSERT INTO contacts (org_id, customer_id, channel, direction, outcome,"
             " occurred_at, created_at, updated_at) VALUES (1, ?, 'phone', 'outbound',"
             " 'reached', ?, '2026-11-30 00:00:00.000000', '2026-11-30 00:00:00.000000')",
-            zip(who.tolist(), at.tolist()),
+            zip(who.tolist(), at.tolist(), strict=True),
         )
     connection.execute("COMMIT")
     connection.close()
@@ -392,11 +399,10 @@ def write_results(
         "| DuckDB query (s) | ours ÷ DuckDB | agree |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    command = (
-        f"`python bench/recompute.py --customers {args.customers} --orders {args.orders}"
-        + (" --postgres URL`" if args.postgres else "`")
+    command = f"`python bench/recompute.py --customers {args.customers} --orders {args.orders}" + (
+        " --postgres URL`" if args.postgres else "`"
     )
-    lines = header + [f"{row} <!-- {command} -->"]
+    lines = [*header, f"{row} <!-- {command} -->"]
     if args.append and RESULTS.exists():
         existing = RESULTS.read_text().rstrip("\n").splitlines()
         lines = [*existing, f"{row} <!-- {command} -->"]
