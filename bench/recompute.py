@@ -79,15 +79,14 @@ WITH o AS (
     FROM {customers} c LEFT JOIN o ON o.customer_id = c.id LEFT JOIN k ON k.customer_id = c.id
     WHERE c.org_id = 1 AND c.merged_into_id IS NULL
 ), ranked AS (
-    SELECT customer_id,
-           1 + 5 * (RANK() OVER (ORDER BY last_at) - 1) // COUNT(*) OVER () AS r,
-           1 + 5 * (RANK() OVER (ORDER BY orders_count) - 1) // COUNT(*) OVER () AS f,
-           1 + 5 * (RANK() OVER (ORDER BY total_spent) - 1) // COUNT(*) OVER () AS m,
-           CASE WHEN 10 * (RANK() OVER (ORDER BY total_spent DESC) - 1) < 2 * COUNT(*) OVER ()
-                THEN 'top'
-                WHEN 10 * (RANK() OVER (ORDER BY total_spent) - 1) < 3 * COUNT(*) OVER ()
-                THEN 'tail' ELSE 'middle' END AS tier
-    FROM f WHERE orders_count > 0
+    SELECT customer_id, 1 + 5 * (r - 1) // n AS r, 1 + 5 * (f - 1) // n AS f,
+           1 + 5 * (m - 1) // n AS m,
+           CASE WHEN 10 * (n - m_at_most) < 2 * n THEN 'top'
+                WHEN 10 * (m - 1) < 3 * n THEN 'tail' ELSE 'middle' END AS tier
+    FROM (SELECT customer_id, RANK() OVER (ORDER BY last_at) AS r,
+                 RANK() OVER (ORDER BY orders_count) AS f, RANK() OVER (ORDER BY total_spent) AS m,
+                 COUNT(*) OVER (ORDER BY total_spent) AS m_at_most, COUNT(*) OVER () AS n
+          FROM f WHERE orders_count > 0) w
 )
 SELECT f.*, ranked.r, ranked.f, ranked.m, COALESCE(ranked.tier, 'tail') AS tier
 FROM f LEFT JOIN ranked USING (customer_id)

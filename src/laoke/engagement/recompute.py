@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from laoke.customers.models import Customer
 from laoke.db import Database, UtcDateTime, utcnow
 from laoke.engagement.figures import (
+    EVERYONE,
     aggregate,
     drop_summaries,
     forget_customer,
@@ -130,7 +131,7 @@ def recompute_org(
                 stage_summaries(session, org_id, "{id} IN (SELECT customer_id FROM lk_changed)", {})
                 which += " AND {id} IN (SELECT customer_id FROM lk_changed)"
             elif customers:
-                stage_summaries(session, org_id, "1 = 1", {})
+                stage_summaries(session, org_id, EVERYONE, {})
             session.commit()
             connection.execution_options(laoke_write=True)
             changes = 0
