@@ -301,6 +301,7 @@ def load_postgres(path: Path, url: str) -> tuple[Database, str]:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")  # the SQLite text times are UTC
         for table in ("orgs", *TABLES):
             columns = [c.name for c in metadata.tables[table].columns]
             names = ", ".join(columns)

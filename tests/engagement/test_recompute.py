@@ -178,3 +178,30 @@ def test_laoke_recompute_prints_counts_and_seconds(laoke) -> None:
     assert "0 customers" in plain.stdout and " s" in plain.stdout
     missing = laoke("recompute", "--org", "nope", code=1)
     assert "org_not_found" in missing.output
+
+
+def test_large_tenants_rank_a_first_order_at_night(
+    database: Database, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from laoke.engagement import figures
+
+    monkeypatch.setattr(figures, "SCORE_AT_ONCE_LIMIT", 2)
+    now = utcnow().replace(microsecond=0)
+    with database.unit_of_work() as s:
+        for n in range(3):
+            order(s, customer(s, cast.acme.id, f"老客{n}"), "10", now - timedelta(days=9))
+        late = customer(s, cast.acme.id, "新来的")
+        s.commit()
+        late_id = late.id
+    recompute_org(database, cast.acme.id, now)
+    with database.unit_of_work() as s:
+        _emit_order(s, order(s, s.get(Customer, late_id), "99", now))
+        s.commit()
+    with database.unit_of_work() as s:
+        row = figures_of(s, s.get(Customer, late_id))
+        assert (row.orders_count, row.recency_score, row.value_tier) == (1, None, "tail")
+        assert s.get(Customer, late_id).lifecycle_stage == "new"
+    recompute_org(database, cast.acme.id, now)
+    with database.unit_of_work() as s:
+        row = figures_of(s, s.get(Customer, late_id))
+        assert (row.recency_score, row.monetary_score, row.value_tier) == (4, 4, "top")  # 4th of 4

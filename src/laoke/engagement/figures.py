@@ -33,6 +33,7 @@ from laoke.engagement.lifecycle import apply_stage_rules
 from laoke.engagement.models import CustomerFigures, ValueTier
 
 EVERYONE = "1 = 1"  # the condition that selects every customer of the tenant
+SCORE_AT_ONCE_LIMIT = 50_000  # buyers; above, a first order waits for the nightly ranking
 TOP_SHARE_TENTHS = 2  # the top 20% by spend
 TAIL_SHARE_TENTHS = 3  # the bottom 30%
 
@@ -254,13 +255,26 @@ def refresh_figures(session: Session, org_id: int, customer_id: int, now: dateti
     session.expire_all()
 
 
+def _buyers_at_most(session: Session, org_id: int, limit: int) -> bool:
+    found = session.execute(
+        text(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM customer_figures WHERE org_id = :org_id"
+            " AND orders_count > 0 LIMIT :limit) buyers"
+        ),
+        {"org_id": org_id, "limit": limit + 1},
+    ).scalar_one()
+    return int(found) <= limit
+
+
 def refresh_customer(session: Session, org_id: int, customer_id: int, now: datetime) -> None:
     """One customer's figures and lifecycle stage, now, in the caller's transaction.
 
     RFM scores and the value tier keep the values of the last full ranking (the nightly
     job re-ranks everyone, as one new order shifts everybody's quantiles a little); a
-    customer who has none yet — a first paid order — or who has no paid order left is
-    placed against the current ranking right away (one pass over the tenant's figures)."""
+    customer who has none yet — a first paid order — is placed against the current ranking
+    right away (one pass over the tenant's figures) while the tenant has at most
+    `SCORE_AT_ONCE_LIMIT` buyers, so that importing orders into a large tenant stays cheap;
+    one with no paid order left loses their scores at once."""
     refresh_figures(session, org_id, customer_id, now)
     row = session.scalar(
         select(CustomerFigures).where(
@@ -268,8 +282,10 @@ def refresh_customer(session: Session, org_id: int, customer_id: int, now: datet
         )
     )
     if row is not None and (row.orders_count == 0) != (row.recency_score is None):
-        score_one(session, org_id, customer_id)
-        session.flush()
+        first_order = row.orders_count > 0
+        if not first_order or _buyers_at_most(session, org_id, SCORE_AT_ONCE_LIMIT):
+            score_one(session, org_id, customer_id)
+            session.flush()
     apply_stage_rules(session, org_id, now, "{id} = :customer_id", {"customer_id": customer_id})
     session.expire_all()
 
