@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from laoke.cli import app as cli_app
@@ -205,3 +205,21 @@ def test_large_tenants_rank_a_first_order_at_night(
     with database.unit_of_work() as s:
         row = figures_of(s, s.get(Customer, late_id))
         assert (row.recency_score, row.monetary_score, row.value_tier) == (4, 4, "top")  # 4th of 4
+
+
+def test_the_demo_tenant_ends_with_figures_for_everyone(database: Database) -> None:
+    from laoke.demo.seed import seed_demo
+
+    org = seed_demo(database, customers=60, seed=3)
+    with database.unit_of_work() as s:
+        customers = s.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.org_id == org.id, Customer.merged_into_id.is_(None))
+        )
+        rows = s.scalar(
+            select(func.count())
+            .select_from(CustomerFigures)
+            .where(CustomerFigures.org_id == org.id, CustomerFigures.computed_at.is_not(None))
+        )
+        assert customers and rows == customers
