@@ -110,6 +110,15 @@ def stage_summaries(session: Session, org_id: int, customers: str, params: dict[
         )
     )
     session.execute(text(f"INSERT INTO lk_contacts {contacts_summary_sql(dialect, where)}"), values)
+    analyze_temporary(session, "lk_orders", "lk_contacts")
+
+
+def analyze_temporary(session: Session, *tables: str) -> None:
+    """PostgreSQL never analyses temporary tables by itself; without statistics it joins
+    them by scanning them once per customer."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
 
 
 def drop_summaries(session: Session) -> None:

@@ -36,6 +36,7 @@ from laoke.db import Database, UtcDateTime, utcnow
 from laoke.engagement.figures import (
     EVERYONE,
     aggregate,
+    analyze_temporary,
     drop_summaries,
     forget_customer,
     rank_sql,
@@ -92,6 +93,7 @@ def _mark_changed(session: Session, org_id: int, since: datetime) -> int:
         ).bindparams(bindparam("since", type_=UtcDateTime())),
         {"org_id": org_id, "since": since},
     )
+    analyze_temporary(session, "lk_changed")
     return int(session.execute(text("SELECT COUNT(*) FROM lk_changed")).scalar_one())
 
 
@@ -182,6 +184,7 @@ def _rank(session: Session, org_id: int, now: datetime, report: Progress) -> int
     session.execute(
         text(f"INSERT INTO lk_ranks {rank_sql('org_id = :org_id')}"), {"org_id": org_id}
     )
+    analyze_temporary(session, "lk_ranks")
     session.commit()
     ranked = session.execute(text("SELECT COUNT(*) FROM lk_ranks")).scalar_one()
     now_param = bindparam("now", type_=UtcDateTime())
