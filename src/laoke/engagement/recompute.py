@@ -4,9 +4,11 @@ tenant, the daily job that runs it and the event handlers that refresh one custo
 A recompute works on one connection in short transactions so SQLite's write lock is never
 held for long:
 
-1. Per range of `CHUNK` customer ids: upsert the figures rows (one INSERT … SELECT … GROUP
-   BY), then apply the lifecycle rules (history rows for the customers who move, then one
-   UPDATE).
+0. In a read transaction: summarise orders and contacts per customer (GROUP BY, one pass
+   over each table) into temporary tables, which need no write lock.
+1. Per range of `CHUNK` customer ids: upsert the figures rows from those summaries (one
+   INSERT … SELECT … ON CONFLICT), then apply the lifecycle rules (history rows for the
+   customers who move, then one UPDATE).
 2. Rank every buyer once into a temporary table (window functions), then copy the RFM
    scores and value tiers into the figures rows, again per id range.
 
