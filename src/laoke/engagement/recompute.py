@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from laoke.customers.models import Customer
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("laoke.engagement")
 
 CHUNK = 50_000
+SORT_CACHE_KIB = 256 * 1024  # SQLite's page cache while recomputing (sorts stay in memory)
 INLINE_LIMIT = 20_000  # the settings page recomputes smaller tenants while you wait
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -99,6 +100,21 @@ def _mark_changed(session: Session, org_id: int, since: datetime) -> int:
     return int(session.execute(text("SELECT COUNT(*) FROM lk_changed")).scalar_one())
 
 
+def _roomy_sorts(connection: Connection, *, on: bool) -> None:
+    """SQLite sorts (GROUP BY, window functions) spill to temporary files beyond the page
+    cache, 2 MB by default: give this connection room while it recomputes, then hand it
+    back to the pool as it was."""
+    if connection.dialect.name != "sqlite":
+        return
+    cache = -SORT_CACHE_KIB if on else -2000
+    # Outside any transaction (SQLite refuses temp_store inside one): the driver
+    # connection runs in autocommit, see laoke.db.
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA cache_size = {cache}")
+    raw.execute(f"PRAGMA temp_store = {'MEMORY' if on else 'DEFAULT'}")
+
+
 def _chunks(low: int, high: int) -> list[tuple[int, int]]:
     return [(start, min(start + CHUNK - 1, high)) for start in range(low, high + 1, CHUNK)]
 
@@ -115,6 +131,7 @@ def recompute_org(
     started = time.perf_counter()
     report = progress or (lambda phase, done, total: None)
     with database.engine.connect() as connection:
+        _roomy_sorts(connection, on=True)
         # Counting and the summaries only read: temporary tables need no SQLite write
         # lock, so other writers go on meanwhile.
         connection.execution_options(laoke_write=False)
@@ -157,6 +174,7 @@ def recompute_org(
         finally:
             session.rollback()
             session.close()
+            _roomy_sorts(connection, on=False)
     return RecomputeReport(
         customers=customers,
         aggregated=aggregated,
