@@ -335,7 +335,12 @@ def main() -> None:
     path = OUT / f"recompute-{args.customers}-{args.orders}-{args.seed}.db"
     started = time.perf_counter()
     if not path.exists():
-        generate(path, args.customers, args.orders, args.seed)
+        # Generated under another name first: an interrupted run leaves nothing to reuse.
+        partial = path.with_suffix(".partial")
+        for leftover in OUT.glob(f"{partial.name}*"):
+            leftover.unlink()
+        generate(partial, args.customers, args.orders, args.seed)
+        partial.rename(path)
         print(f"generated {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
     else:
         _reset_figures(path)
