@@ -10,6 +10,7 @@ from laoke.accounts.cli import org_app, token_app, user_app
 from laoke.analytics.clv.transactions_cli import clv_app
 from laoke.cli_support import console, database
 from laoke.customers.cli import customers_app
+from laoke.engagement.cli import recompute
 from laoke.imports.cli import export_app, import_app
 from laoke.messaging.cli import channel_app, sink, webhook_app, worker
 from laoke.orders import cli as orders_cli  # noqa: F401 - adds `laoke import orders`
@@ -97,6 +98,7 @@ def serve(
 
 
 app.command()(worker)
+app.command()(recompute)
 app.command()(sink)
 
 

@@ -19,11 +19,25 @@ from laoke.customers.schemas import (
     MergeRequest,
     MergeResult,
 )
+from laoke.customers.stages import LifecycleStage
+from laoke.engagement.figures import figures_by_customer, figures_of
+from laoke.engagement.models import ValueTier
 from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], dependencies=[CsrfProtected])
 
-SortKey = Literal["created_at", "-created_at", "name", "-name", "updated_at", "-updated_at"]
+SortKey = Literal[
+    "created_at",
+    "-created_at",
+    "name",
+    "-name",
+    "updated_at",
+    "-updated_at",
+    "total_spent",
+    "-total_spent",
+    "last_purchase_at",
+    "-last_purchase_at",
+]
 
 
 @router.get("", response_model=CustomerPage, summary="Search and page through customers")
@@ -39,6 +53,8 @@ def list_customers(
     gender: Gender | None = None,
     source_channel: Annotated[str | None, Query(max_length=64)] = None,
     consent: bool | None = None,
+    lifecycle_stage: LifecycleStage | None = None,
+    value_tier: ValueTier | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
     sort: SortKey = "-created_at",
@@ -53,13 +69,16 @@ def list_customers(
             gender=gender,
             source_channel=source_channel,
             consent=consent,
+            lifecycle_stage=lifecycle_stage,
+            value_tier=value_tier,
             page=page,
             per_page=per_page,
             sort=sort,
         ),
     )
+    figures = figures_by_customer(session, actor.org_id, (c.id for c in result.items))
     return CustomerPage(
-        items=[customer_public(c, actor) for c in result.items],
+        items=[customer_public(c, actor, figures.get(c.id)) for c in result.items],
         total=result.total,
         page=result.page,
         per_page=result.per_page,
@@ -69,7 +88,8 @@ def list_customers(
 
 @router.post("", response_model=CustomerPublic, status_code=201, summary="Create a customer")
 def create_customer(session: SessionDep, actor: ApiActor, body: CustomerCreate) -> CustomerPublic:
-    return customer_public(service.create_customer(session, actor, body), actor)
+    customer = service.create_customer(session, actor, body)
+    return customer_public(customer, actor, figures_of(session, customer))
 
 
 @router.get(
@@ -101,7 +121,8 @@ def export_customers(
 
 @router.get("/{customer_id}", response_model=CustomerPublic, summary="One customer")
 def get_customer(session: SessionDep, actor: ApiActor, customer_id: int) -> CustomerPublic:
-    return customer_public(service.get_customer_for(session, actor, customer_id), actor)
+    customer = service.get_customer_for(session, actor, customer_id)
+    return customer_public(customer, actor, figures_of(session, customer))
 
 
 @router.patch(
@@ -110,7 +131,8 @@ def get_customer(session: SessionDep, actor: ApiActor, customer_id: int) -> Cust
 def update_customer(
     session: SessionDep, actor: ApiActor, customer_id: int, body: CustomerUpdate
 ) -> CustomerPublic:
-    return customer_public(service.update_customer(session, actor, customer_id, body), actor)
+    customer = service.update_customer(session, actor, customer_id, body)
+    return customer_public(customer, actor, figures_of(session, customer))
 
 
 @router.delete(

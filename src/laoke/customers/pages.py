@@ -25,12 +25,24 @@ from laoke.customers.models import (
     PurchasingPower,
 )
 from laoke.customers.phones import format_phone, mask_phone
-from laoke.errors import DomainError
+from laoke.customers.stages import LIFECYCLE_LABELS, LifecycleStage
+from laoke.engagement.figures import figures_by_customer
+from laoke.engagement.models import VALUE_TIER_LABELS, ValueTier
+from laoke.engagement.rules_pages import figures_context
+from laoke.errors import N_, DomainError
 from laoke.insights import service as insights
 from laoke.web.deps import CsrfProtected, PageActor, SessionDep
 from laoke.web.templating import render
 
 router = APIRouter(prefix="/customers", include_in_schema=False, dependencies=[CsrfProtected])
+
+
+LIST_SORTS = {
+    "-created_at": N_("Newest first"),
+    "-total_spent": N_("Spent most"),
+    "-last_purchase_at": N_("Bought most recently"),
+    "last_purchase_at": N_("Longest since a purchase"),
+}
 
 
 def _owner_names(session: Session, actor: Actor) -> dict[int, str]:
@@ -58,13 +70,22 @@ def customer_list(
     tag: str = "",
     owner_id: str = "",
     consent: str = "",
+    stage: str = "",
+    tier: str = "",
+    sort: str = "",
     page: int = 1,
 ) -> HTMLResponse:
+    stage = stage if stage in set(LifecycleStage) else ""
+    tier = tier if tier in set(ValueTier) else ""
+    sort = sort if sort in LIST_SORTS else ""
     params = service.CustomerQuery(
         q=q[:100] or None,
         tag=tag[:50] or None,
         owner_id=int(owner_id) if owner_id.isdigit() else None,
         consent={"yes": True, "no": False}.get(consent),
+        lifecycle_stage=LifecycleStage(stage) if stage else None,
+        value_tier=ValueTier(tier) if tier else None,
+        sort=sort or "-created_at",
         page=max(page, 1),
         per_page=20,
     )
@@ -75,6 +96,13 @@ def customer_list(
         "tag": tag,
         "owner_id": owner_id,
         "consent": consent,
+        "stage": stage,
+        "tier": tier,
+        "sort": sort,
+        "list_sorts": LIST_SORTS,
+        "lifecycle_labels": LIFECYCLE_LABELS,
+        "tier_labels": VALUE_TIER_LABELS,
+        "figures": figures_by_customer(session, actor.org_id, (c.id for c in result.items)),
         "owners": _owner_names(session, actor),
         "staff": list_staff(session, actor) if actor.can(Permission.SEE_ALL_CUSTOMERS) else [],
         "tags": service.tag_counts(session, actor),
@@ -182,6 +210,7 @@ def customer_detail(
             "can_merge": actor.can(Permission.MERGE_CUSTOMERS),
             "can_erase": actor.can(Permission.ERASE_CUSTOMERS),
             "customer_value": insights.customer_value(session, actor, customer.id),
+            **figures_context(session, actor, customer),
         },
     )
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from laoke.accounts.actor import Actor
 from laoke.accounts.roles import Permission
 from laoke.customers.models import Customer, Gender
 from laoke.customers.phones import mask_phone
-from laoke.customers.schemas import ConsentPublic, CustomerPublic
+from laoke.customers.schemas import ConsentPublic, CustomerPublic, RfmPublic
+from laoke.customers.stages import LifecycleStage, RelationshipStage
+from laoke.engagement.models import CustomerFigures
 
 
 def mask_text(value: str | None, keep: int = 1) -> str | None:
@@ -18,7 +22,29 @@ def mask_text(value: str | None, keep: int = 1) -> str | None:
     return value[:keep] + "***"
 
 
-def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
+def _figures(row: CustomerFigures | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    scores = (row.recency_score, row.frequency_score, row.monetary_score)
+    return {
+        "orders_count": row.orders_count,
+        "total_spent": row.total_spent,
+        "average_order_value": row.average_order_value,
+        "first_purchase_at": row.first_purchase_at,
+        "last_purchase_at": row.last_purchase_at,
+        "repurchase_interval_days": row.repurchase_interval_days,
+        "next_expected_purchase_at": row.next_expected_purchase_at,
+        "contact_count": row.contact_count,
+        "last_contact_at": row.last_contact_at,
+        "rfm": RfmPublic(r=scores[0], f=scores[1], m=scores[2]) if None not in scores else None,
+        "value_tier": row.value_tier,
+    }
+
+
+def customer_public(
+    customer: Customer, actor: Actor, figures: CustomerFigures | None = None
+) -> CustomerPublic:
+    """`figures`: the customer's row (see engagement.figures.figures_by_customer)."""
     full = actor.can(Permission.REVEAL_PII)
     phones = [p.e164 for p in customer.phones]
     return CustomerPublic(
@@ -48,4 +74,7 @@ def customer_public(customer: Customer, actor: Actor) -> CustomerPublic:
         erased=customer.erased_at is not None,
         created_at=customer.created_at,
         updated_at=customer.updated_at,
+        lifecycle_stage=LifecycleStage(customer.lifecycle_stage),
+        relationship_stage=RelationshipStage(customer.relationship_stage),
+        **_figures(figures),
     )

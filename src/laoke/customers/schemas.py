@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from laoke.customers.models import Gender, PurchasingPower
+from laoke.customers.stages import LifecycleStage, RelationshipStage
 
 MAX_TAGS = 50
 MAX_PHONES = 10
@@ -92,6 +94,12 @@ class ConsentPublic(BaseModel):
     at: datetime | None
 
 
+class RfmPublic(BaseModel):
+    r: int = Field(description="Recency 1-5 (5 = bought most recently), by the tenant's quintiles")
+    f: int = Field(description="Frequency 1-5 (5 = most paid orders)")
+    m: int = Field(description="Monetary 1-5 (5 = spent most)")
+
+
 class CustomerPublic(BaseModel):
     id: int
     name: str
@@ -117,6 +125,21 @@ class CustomerPublic(BaseModel):
     erased: bool
     created_at: datetime
     updated_at: datetime
+    lifecycle_stage: LifecycleStage
+    relationship_stage: RelationshipStage
+    orders_count: int = Field(default=0, description="Paid orders")
+    total_spent: Decimal = Field(default=Decimal("0.00"), description="Paid orders, yuan")
+    average_order_value: Decimal | None = None
+    first_purchase_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    repurchase_interval_days: float | None = Field(
+        default=None, description="Mean days between purchase days; none before the second"
+    )
+    next_expected_purchase_at: datetime | None = None
+    contact_count: int = 0
+    last_contact_at: datetime | None = None
+    rfm: RfmPublic | None = Field(default=None, description="None until the first paid order")
+    value_tier: str = Field(default="tail", description="top (top 20% by spend), middle, tail")
 
 
 class CustomerPage(BaseModel):

@@ -26,7 +26,9 @@ from laoke.customers.phones import (
     normalize_phone,
 )
 from laoke.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
+from laoke.customers.stages import LifecycleStage
 from laoke.db import utcnow
+from laoke.engagement.models import CustomerFigures, ValueTier
 from laoke.errors import N_, Conflict, Invalid, NotFound, PermissionDenied
 from laoke.events.bus import emit
 
@@ -303,6 +305,8 @@ class CustomerQuery:
     gender: Gender | None = None
     source_channel: str | None = None
     consent: bool | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    value_tier: ValueTier | None = None
     include_erased: bool = False
     page: int = 1
     per_page: int = 20
@@ -326,6 +330,13 @@ SORTS = {
     "created_at": Customer.created_at,
     "name": Customer.name,
     "updated_at": Customer.updated_at,
+}
+
+
+# Sorting by what customers bought joins their figures row (kept by engagement.recompute).
+FIGURE_SORTS = {
+    "total_spent": CustomerFigures.total_spent,
+    "last_purchase_at": CustomerFigures.last_purchase_at,
 }
 
 
@@ -370,6 +381,16 @@ def apply_filters(query: Select, actor: Actor, params: CustomerQuery) -> Select:
         query = query.where(Customer.source_channel == params.source_channel)
     if params.consent is not None:
         query = query.where(Customer.marketing_consent.is_(params.consent))
+    if params.lifecycle_stage:
+        query = query.where(Customer.lifecycle_stage == params.lifecycle_stage)
+    if params.value_tier:
+        query = query.where(
+            exists().where(
+                CustomerFigures.org_id == actor.org_id,
+                CustomerFigures.customer_id == Customer.id,
+                CustomerFigures.value_tier == params.value_tier,
+            )
+        )
     for condition in params.extra_filters:
         query = query.where(condition)
     return query
@@ -381,8 +402,18 @@ def search_customers(session: Session, actor: Actor, params: CustomerQuery) -> C
     query = apply_filters(visible_customers(actor), actor, params)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     key = params.sort.lstrip("-")
-    column = SORTS.get(key, Customer.created_at)
-    order = column.desc() if params.sort.startswith("-") else column.asc()
+    if key in FIGURE_SORTS:
+        query = query.outerjoin(
+            CustomerFigures,
+            (CustomerFigures.org_id == Customer.org_id)
+            & (CustomerFigures.customer_id == Customer.id),
+        )
+        column = FIGURE_SORTS[key]
+        ordered = column.desc() if params.sort.startswith("-") else column.asc()
+        order = ordered.nulls_last()
+    else:
+        column = SORTS.get(key, Customer.created_at)
+        order = column.desc() if params.sort.startswith("-") else column.asc()
     items = session.scalars(
         query.order_by(order, Customer.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()

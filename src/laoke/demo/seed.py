@@ -26,6 +26,7 @@ from laoke.customers.service import reveal_phones
 from laoke.db import Database, utcnow
 from laoke.demo.people import people
 from laoke.engagement.contacts_demo import seed_contacts
+from laoke.engagement.recompute import demo_step as seed_figures
 from laoke.engagement.today_demo import seed_cadence_and_cycles
 from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
@@ -155,6 +156,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_messaging,
     seed_orders,
     seed_contacts,
+    seed_figures,  # after orders and contacts, before what reads figures and stages
     seed_value_model,
     seed_cadence_and_cycles,
     seed_referrals,

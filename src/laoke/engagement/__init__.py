@@ -1,5 +1,4 @@
-"""Relationship upkeep: contacts, cadence and the Today list, tasks, stages and figures."""
+"""Relationship upkeep: contacts, cadence and the Today list, tasks, stages and figures.
 
-from laoke.engagement import contacts as _contacts
-
-_contacts.install_hooks()
+Its event reactions and scheduled jobs are installed by `engagement.hooks.install()`,
+called with the other domains' set-up (see messaging/hooks.py)."""

@@ -37,7 +37,6 @@ from laoke.engagement.settings import rules_for
 from laoke.engagement.tasks import open_task
 from laoke.events.bus import subscribe
 from laoke.events.models import DomainEvent
-from laoke.messaging.scheduler import Job, register
 from laoke.orders.models import Order, OrderItem, OrderStatus
 from laoke.tenancy.service import OrgInfo
 
@@ -243,6 +242,8 @@ def on_order_created(session: Session, event: DomainEvent) -> None:
 
 def install() -> None:
     """Hear new orders and run the daily job (called wherever scheduled jobs are set up)."""
+    from laoke.messaging.scheduler import Job, register
+
     subscribe("order.created", on_order_created)
     register(
         Job(

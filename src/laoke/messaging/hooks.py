@@ -43,6 +43,6 @@ def install() -> None:
     care.register_jobs()
     # Other domains' scheduled jobs and event reactions ride on the same set-up, so every
     # process (web, worker, CLI) that loads messaging has them.
-    from laoke.engagement import cycles
+    from laoke.engagement import hooks as engagement_hooks
 
-    cycles.install()
+    engagement_hooks.install()

@@ -34,6 +34,8 @@ def _routers() -> list[APIRouter]:
     from laoke.customers import api as customers_api
     from laoke.customers import pages as customers_pages
     from laoke.engagement import cadence_pages, contact_api, contact_pages, today_api, today_pages
+    from laoke.engagement import rules_api as engagement_rules_api
+    from laoke.engagement import rules_pages as engagement_rules_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -67,6 +69,8 @@ def _routers() -> list[APIRouter]:
         orders_api.router,
         referrals_pages.router,
         referrals_api.router,
+        engagement_rules_pages.router,
+        engagement_rules_api.router,
     ]
 
 
