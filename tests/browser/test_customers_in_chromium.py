@@ -15,6 +15,8 @@ def test_sign_in_create_find_by_phone_and_switch_language(live_server, phone_pag
     page.fill("#email", cast.bob.email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/today")  # staff land on their Today list
+    page.click("nav a[href='/customers']")
     page.wait_for_url(f"{live_server}/customers")
     assert page.locator("h1").inner_text() == "客户"
 

@@ -27,7 +27,7 @@ def test_upload_confirm_progress_summary(live_server, phone_page, cast, tmp_path
     page.fill("#email", cast.maggie.email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/customers")
+    page.wait_for_url(f"{live_server}/today")  # staff land on their Today list
 
     page.click("[data-test=nav-imports]")
     page.wait_for_url(f"{live_server}/imports")

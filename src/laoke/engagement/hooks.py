@@ -11,8 +11,9 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    from laoke.engagement import contacts, cycles, recompute
+    from laoke.engagement import contacts, cycles, recompute, reminders
 
     contacts.install_hooks()
     recompute.install()
     cycles.install()
+    reminders.register_jobs()
