@@ -57,6 +57,19 @@ def test_managers_choose_a_colleague_or_the_team_and_viewers_only_look(
     assert ids
 
 
+def test_an_owner_without_customers_lands_on_the_team_and_can_pick_their_own(
+    cast, browser_of, database
+) -> None:
+    seed(cast, database)
+    alice = browser_of(cast.alice)
+    landing = alice.get("/today").text
+    assert 'data-test="team-counts"' in landing and "王丽" in landing and "李娜" in landing
+    mine = alice.get(f"/today?staff_id={cast.alice.id}").text
+    assert 'data-test="team-counts"' not in mine and "王丽" not in mine
+    # Bob looks after customers: his landing page is his own list, whatever his role.
+    assert 'data-test="team-counts"' not in browser_of(cast.bob).get("/today").text
+
+
 def test_done_and_dismiss_close_the_task_and_go_back(cast, browser_of, database) -> None:
     ids = seed(cast, database)
     bob = browser_of(cast.bob)

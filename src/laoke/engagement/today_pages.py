@@ -1,4 +1,4 @@
-"""Pages: the Today list (the landing page after sign-in) and closing a task from it."""
+"""Pages: the Today list, the landing page after sign-in."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
+from laoke.accounts.actor import Actor
 from laoke.accounts.roles import Permission
 from laoke.accounts.service import list_staff
+from laoke.customers.models import Customer
 from laoke.engagement.models import (
     CONTACT_CHANNEL_LABELS,
     TASK_KIND_LABELS,
@@ -20,6 +24,21 @@ from laoke.web.i18n import translations
 from laoke.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[CsrfProtected])
+
+
+def owns_customers(session: Session, actor: Actor) -> bool:
+    return (
+        session.scalar(
+            select(
+                exists().where(
+                    Customer.org_id == actor.org_id,
+                    Customer.owner_id == actor.user_id,
+                    Customer.merged_into_id.is_(None),
+                )
+            )
+        )
+        or False
+    )
 
 
 def _number(raw: str) -> int | None:
@@ -43,7 +62,14 @@ def today_page(
     page: str = "1",
 ) -> HTMLResponse:
     chosen = Section(section) if section in Section.__members__.values() else None
-    whole_team = team == "1"
+    whole_team = team == "1" or (
+        # Someone who sees everyone but looks after no customer of their own (an owner, a
+        # manager) lands on the team's list rather than an empty one of their own.
+        team == ""
+        and staff_id == ""
+        and actor.can(Permission.SEE_ALL_CUSTOMERS)
+        and not owns_customers(session, actor)
+    )
     result = today_for(
         session,
         actor,

@@ -33,12 +33,12 @@ def _charts(request: Request, overview: service.ValueOverview) -> dict[str, obje
             axis_label=_("Repeat purchases before the holdout"),
         )
     if overview.scored:
-        labels = [f"{10 * i}–{10 * (i + 1)}%" for i in range(service.P_ALIVE_BINS)]
+        labels = [f"{10 * i}" for i in range(service.P_ALIVE_BINS)]
         charts["p_alive_chart"] = bar_chart(
             labels,
             [Series(_("Customers"), overview.p_alive_histogram, "series-a")],
             title=_("Customers by probability of still being active"),
-            axis_label=_("P(alive)"),
+            axis_label=_("Chance still active, %, from (each bar is 10 points wide)"),
         )
     return charts
 

@@ -59,7 +59,8 @@ DAYS_PER_WEEK = 7.0
 CLV_HORIZON_MONTHS = 12
 MONTHLY_DISCOUNT_RATE = 0.01  # about 12.7% a year
 MONTH_IN_WEEKS = 365.25 / 12 / DAYS_PER_WEEK
-# Holdout: the last quarter of the history, between 4 and 26 weeks, when history is long enough.
+# Holdout: the last quarter of the history, between 4 weeks and a quarter of a year.
+HOLDOUT_MAX_WEEKS = 13
 MIN_HISTORY_FOR_HOLDOUT_WEEKS = 16
 FREQUENCY_BUCKETS = 7  # 0, 1, ..., 6, and "7+"
 
@@ -99,8 +100,12 @@ class PurchaseFit:
     fit_seconds: float
 
 
-def fit_purchases(summary: CustomerSummary, model: str) -> PurchaseFit:
-    """The tenant's own fit, or the benchmark with the reason the fit was not possible."""
+def fit_purchases(summary: CustomerSummary, model: str, *, strict: bool = True) -> PurchaseFit:
+    """The tenant's own fit, or the benchmark with the reason the fit was not possible.
+
+    Not `strict`, a maximum whose curvature does not pin the parameters down (the optimiser's
+    "did not converge") is still used: the holdout check asks how well the fitted point
+    predicts, not how precisely its parameters are known."""
     start = time.perf_counter()
     fitter = bgnbd.fit_bgnbd if model == "bgnbd" else pnbd.fit_pnbd
     benchmark: PurchaseParams = BENCHMARK_BGNBD if model == "bgnbd" else BENCHMARK_PNBD
@@ -111,6 +116,7 @@ def fit_purchases(summary: CustomerSummary, model: str) -> PurchaseFit:
             summary.T,
             min_customers=MIN_CUSTOMERS,
             min_repeaters=MIN_REPEATERS,
+            raise_on_failure=strict,
         )
     except ClvError as exc:
         return PurchaseFit(
@@ -185,7 +191,7 @@ def holdout_check(purchases: Purchases, as_of: date, model: str) -> dict[str, An
     history_weeks = (np.datetime64(as_of, "D") - purchases.day.min()).astype(int) / DAYS_PER_WEEK
     if history_weeks < MIN_HISTORY_FOR_HOLDOUT_WEEKS:
         return None
-    weeks = int(min(26, max(4, history_weeks // 4)))
+    weeks = int(min(HOLDOUT_MAX_WEEKS, max(4, history_weeks // 4)))
     calibration_end = as_of - timedelta(weeks=weeks)
     try:
         summary = summarize_transactions(
@@ -197,14 +203,18 @@ def holdout_check(purchases: Purchases, as_of: date, model: str) -> dict[str, An
         )
     except ClvError:
         return None
-    fit = fit_purchases(summary, model)
-    if fit.status is not FitStatus.FITTED:
+    fit = fit_purchases(summary, model, strict=False)
+    if fit.status is not FitStatus.FITTED or not np.all(
+        np.isfinite(list(fit.params.as_dict().values()))
+    ):
         return None
     assert summary.holdout_frequency is not None
     assert summary.holdout_span is not None
     predicted = conditional_expected_purchases(
         fit.params, summary.holdout_span, summary.frequency, summary.recency, summary.T
     )
+    if not np.all(np.isfinite(predicted)):
+        return None  # a fit at the edge of the parameter space (no drop-out seen) predicts nothing
     actual = summary.holdout_frequency.astype(np.float64)
     bucket = np.minimum(summary.frequency, FREQUENCY_BUCKETS)
     buckets = []

@@ -10,8 +10,8 @@ from markupsafe import Markup, escape
 
 WIDTH = 640
 HEIGHT = 260
-MARGIN_LEFT = 44
-MARGIN_BOTTOM = 34
+MARGIN_LEFT = 64
+MARGIN_BOTTOM = 44
 MARGIN_TOP = 12
 
 
@@ -46,7 +46,7 @@ def bar_chart(
     group_w = plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 22}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT + 34}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
@@ -71,7 +71,7 @@ def bar_chart(
                 f"<title>{escape(s.label)} · {escape(category)}: {value:.2f}</title></rect>"
             )
         parts.append(
-            f'<text class="tick" x="{x0 + group_w * 0.4:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
+            f'<text class="tick" x="{x0 + group_w * 0.4:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 22}" '
             f'text-anchor="middle">{escape(category)}</text>'
         )
     if axis_label:
@@ -82,9 +82,9 @@ def bar_chart(
     legend_x = MARGIN_LEFT
     for s in series:
         parts.append(
-            f'<rect class="{escape(s.css_class)}" x="{legend_x}" y="{HEIGHT + 8}" width="12" height="12"/>'
-            f'<text class="legend" x="{legend_x + 16}" y="{HEIGHT + 18}">{escape(s.label)}</text>'
+            f'<rect class="{escape(s.css_class)}" x="{legend_x}" y="{HEIGHT + 10}" width="18" height="18"/>'
+            f'<text class="legend" x="{legend_x + 24}" y="{HEIGHT + 26}">{escape(s.label)}</text>'
         )
-        legend_x += 24 + 14 * len(s.label)
+        legend_x += 48 + 20 * len(s.label)
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text and attribute above is escaped
