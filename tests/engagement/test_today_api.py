@@ -9,14 +9,23 @@ import pytest
 from laoke.engagement import cadence
 from laoke.engagement.models import TaskKind
 from laoke.engagement.today import Section
-from tests.engagement.today_helpers import TODAY, customer, days_ago, task
+from tests.engagement.today_helpers import CLOCK_TODAY, customer, task
+from tests.engagement.today_helpers import days_before_clock as days_ago
 
 
 def seed(cast, database) -> dict[str, int]:
     with database.unit_of_work() as s:
         wang = customer(s, cast.acme.id, cast.bob.id, "王丽", created_at=days_ago(200))
         li = customer(s, cast.acme.id, cast.carol.id, "李娜", created_at=days_ago(200))
-        task(s, cast.acme.id, wang, cast.bob.id, kind=TaskKind.REPURCHASE, title="面霜")
+        task(
+            s,
+            cast.acme.id,
+            wang,
+            cast.bob.id,
+            kind=TaskKind.REPURCHASE,
+            title="面霜",
+            due_on=CLOCK_TODAY,
+        )
         s.commit()
     return {"wang": wang, "li": li}
 
@@ -153,7 +162,7 @@ def test_another_tenants_rules_are_not_found(cast, api_of) -> None:
 def test_a_future_task_is_not_due_yet(cast, api_of, database) -> None:
     with database.unit_of_work() as s:
         wang = customer(s, cast.acme.id, cast.bob.id, "王丽", last_contact_at=days_ago(1))
-        task(s, cast.acme.id, wang, cast.bob.id, due_on=TODAY + timedelta(days=400))
+        task(s, cast.acme.id, wang, cast.bob.id, due_on=CLOCK_TODAY + timedelta(days=400))
         s.commit()
     body = api_of(cast.bob).get("/api/v1/today").json()
     assert body["sections"]["tasks"]["total"] == 0

@@ -6,15 +6,24 @@ from sqlalchemy import select
 
 from laoke.engagement.models import CadenceRule, Task, TaskKind, TaskStatus
 from tests.conftest import csrf_from
-from tests.engagement.today_helpers import customer, days_ago, task
+from tests.engagement.today_helpers import CLOCK_TODAY, customer, task
+from tests.engagement.today_helpers import days_before_clock as days_ago
 
 
 def seed(cast, database) -> dict[str, int]:
     with database.unit_of_work() as s:
         wang = customer(s, cast.acme.id, cast.bob.id, "王丽", created_at=days_ago(90))
         li = customer(s, cast.acme.id, cast.carol.id, "李娜", created_at=days_ago(90))
-        mine = task(s, cast.acme.id, wang, cast.bob.id, kind=TaskKind.REPURCHASE, title="面霜")
-        theirs = task(s, cast.acme.id, li, cast.carol.id, title="回访李娜")
+        mine = task(
+            s,
+            cast.acme.id,
+            wang,
+            cast.bob.id,
+            kind=TaskKind.REPURCHASE,
+            title="面霜",
+            due_on=CLOCK_TODAY,
+        )
+        theirs = task(s, cast.acme.id, li, cast.carol.id, title="回访李娜", due_on=CLOCK_TODAY)
         s.commit()
     return {"wang": wang, "li": li, "mine": mine, "theirs": theirs}
 
@@ -106,7 +115,7 @@ def test_done_and_dismiss_close_the_task_and_go_back(cast, browser_of, database)
         data={"csrf_token": csrf_from(carol.get("/today").text), "next": "//evil.example"},
         follow_redirects=False,
     )
-    assert dismissed.headers["location"] == "/today"
+    assert dismissed.headers["location"] == f"/customers/{ids['li']}"  # never off-site
     with database.unit_of_work() as s:
         statuses = dict(s.execute(select(Task.id, Task.status)).all())
     assert statuses == {ids["mine"]: TaskStatus.DONE, ids["theirs"]: TaskStatus.DISMISSED}

@@ -37,6 +37,14 @@ def days_ago(days: int, hour: int = 12) -> datetime:
     return local(TODAY - timedelta(days=days), hour)
 
 
+# Pages and the API read the real clock: their tests count days back from the real date.
+CLOCK_TODAY = datetime.now(SHANGHAI).date()
+
+
+def days_before_clock(days: int, hour: int = 12) -> datetime:
+    return local(CLOCK_TODAY - timedelta(days=days), hour)
+
+
 def customer(
     s: Session,
     org_id: int,

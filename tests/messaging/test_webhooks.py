@@ -86,7 +86,14 @@ def test_an_event_rolled_back_is_never_delivered(acme, database) -> None:
             s, acme.system, acme.settings, url="http://127.0.0.1:9/x", secret=HOOK_SECRET
         )
     with database.unit_of_work() as s:
-        emit(s, acme.org_id, "order.created", subject_type="order", subject_id=1)
+        emit(
+            s,
+            acme.org_id,
+            "customer.updated",
+            subject_type="customer",
+            subject_id=1,
+            payload={"customer_id": 1},
+        )
         s.rollback()
     assert acme.messages() == []
 

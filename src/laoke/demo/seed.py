@@ -156,10 +156,10 @@ DEMO_STEPS: list[DemoStep] = [
     seed_messaging,
     seed_orders,
     seed_contacts,
-    seed_figures,  # after orders and contacts, before what reads figures and stages
+    seed_referrals,  # referred friends who bought become customers with orders
+    seed_figures,  # after every step that adds orders or contacts, before what reads them
     seed_value_model,
     seed_cadence_and_cycles,
-    seed_referrals,
 ]
 
 

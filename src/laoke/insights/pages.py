@@ -38,7 +38,7 @@ def _charts(request: Request, overview: service.ValueOverview) -> dict[str, obje
             labels,
             [Series(_("Customers"), overview.p_alive_histogram, "series-a")],
             title=_("Customers by probability of still being active"),
-            axis_label=_("Chance still active, %, from (each bar is 10 points wide)"),
+            axis_label=_("Chance still active (%), in steps of 10"),
         )
     return charts
 

@@ -113,7 +113,7 @@ ORDER_FIELDS = Catalogue(
         ),
         FieldSpec(
             "channel",
-            N_("Channel"),
+            N_("Sales channel"),
             _synonyms(
                 "渠道|来源|订单来源|销售渠道|店铺|平台|来源渠道|來源|訂單來源|銷售渠道|通路|"
                 "店鋪|平臺|channel|source|platform|store|shop"

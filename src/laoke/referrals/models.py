@@ -45,7 +45,7 @@ class ProgramStatus(StrEnum):
 
 PROGRAM_STATUS_LABELS = {
     ProgramStatus.DRAFT: N_("Draft"),
-    ProgramStatus.ACTIVE: N_("Active"),
+    ProgramStatus.ACTIVE: N_("Running"),
     ProgramStatus.PAUSED: N_("Paused"),
     ProgramStatus.ENDED: N_("Ended"),
 }
