@@ -136,3 +136,36 @@ def test_a_fitted_tenant_sees_its_holdout_check_as_a_chart(database, cast, brows
     assert 'data-test="holdout-chart"' in page.text
     assert page.text.count("<rect") > 10
     assert 'data-test="refit"' not in page.text  # managers read, owners and admins refit
+
+
+def test_customer_lists_sort_and_filter_by_value_and_activity(
+    cast, scored, api_of, browser_of
+) -> None:
+    owner = api_of(cast.alice)
+    by_value = owner.get("/api/v1/customers", params={"sort": "-clv", "per_page": 200}).json()
+    values = [
+        owner.get(f"/api/v1/customers/{c['id']}/value").json()["clv"]
+        for c in by_value["items"][:10]
+    ]
+    assert values == sorted(values, reverse=True)
+    slipping = owner.get(
+        "/api/v1/customers", params={"activity": "lapsing", "per_page": 200}
+    ).json()
+    levels = {
+        owner.get(f"/api/v1/customers/{c['id']}/value").json()["level"] for c in slipping["items"]
+    }
+    assert slipping["total"] > 0 and levels == {"lapsing"}
+    everyone = owner.get("/api/v1/customers", params={"per_page": 200}).json()["total"]
+    active = owner.get("/api/v1/customers", params={"activity": "active"}).json()["total"]
+    at_risk = owner.get("/api/v1/customers", params={"activity": "at_risk"}).json()["total"]
+    assert active + at_risk + slipping["total"] == everyone == 80
+    assert owner.get("/api/v1/customers", params={"activity": "sleepy"}).status_code == 422
+    page = browser_of(cast.bob).get("/customers?activity=lapsing&sort=p_alive").text
+    assert 'value="lapsing" selected' in page
+
+
+def test_a_tier_filter_and_a_figure_sort_combine(cast, scored, api_of) -> None:
+    answer = api_of(cast.alice).get(
+        "/api/v1/customers", params={"value_tier": "top", "sort": "-total_spent"}
+    )
+    assert answer.status_code == 200 and answer.json()["total"] >= 0

@@ -21,7 +21,7 @@ from laoke.customers.schemas import (
 )
 from laoke.customers.stages import LifecycleStage
 from laoke.engagement.figures import figures_by_customer, figures_of
-from laoke.engagement.models import ValueTier
+from laoke.engagement.models import Activity, ValueTier
 from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], dependencies=[CsrfProtected])
@@ -37,6 +37,10 @@ SortKey = Literal[
     "-total_spent",
     "last_purchase_at",
     "-last_purchase_at",
+    "clv",
+    "-clv",
+    "p_alive",
+    "-p_alive",
 ]
 
 
@@ -55,6 +59,7 @@ def list_customers(
     consent: bool | None = None,
     lifecycle_stage: LifecycleStage | None = None,
     value_tier: ValueTier | None = None,
+    activity: Activity | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 20,
     sort: SortKey = "-created_at",
@@ -71,6 +76,7 @@ def list_customers(
             consent=consent,
             lifecycle_stage=lifecycle_stage,
             value_tier=value_tier,
+            activity=activity,
             page=page,
             per_page=per_page,
             sort=sort,

@@ -27,7 +27,7 @@ from laoke.customers.models import (
 from laoke.customers.phones import format_phone, mask_phone
 from laoke.customers.stages import LIFECYCLE_LABELS, LifecycleStage
 from laoke.engagement.figures import figures_by_customer
-from laoke.engagement.models import VALUE_TIER_LABELS, ValueTier
+from laoke.engagement.models import ACTIVITY_LABELS, VALUE_TIER_LABELS, Activity, ValueTier
 from laoke.engagement.rules_pages import figures_context
 from laoke.errors import N_, DomainError
 from laoke.insights import service as insights
@@ -42,6 +42,8 @@ LIST_SORTS = {
     "-total_spent": N_("Spent most"),
     "-last_purchase_at": N_("Bought most recently"),
     "last_purchase_at": N_("Longest since a purchase"),
+    "-clv": N_("Most valuable, next 12 months"),
+    "p_alive": N_("Most likely slipping away"),
 }
 
 
@@ -72,11 +74,13 @@ def customer_list(
     consent: str = "",
     stage: str = "",
     tier: str = "",
+    activity: str = "",
     sort: str = "",
     page: int = 1,
 ) -> HTMLResponse:
     stage = stage if stage in set(LifecycleStage) else ""
     tier = tier if tier in set(ValueTier) else ""
+    activity = activity if activity in set(Activity) else ""
     sort = sort if sort in LIST_SORTS else ""
     params = service.CustomerQuery(
         q=q[:100] or None,
@@ -85,6 +89,7 @@ def customer_list(
         consent={"yes": True, "no": False}.get(consent),
         lifecycle_stage=LifecycleStage(stage) if stage else None,
         value_tier=ValueTier(tier) if tier else None,
+        activity=Activity(activity) if activity else None,
         sort=sort or "-created_at",
         page=max(page, 1),
         per_page=20,
@@ -98,6 +103,8 @@ def customer_list(
         "consent": consent,
         "stage": stage,
         "tier": tier,
+        "activity": activity,
+        "activity_labels": ACTIVITY_LABELS,
         "sort": sort,
         "list_sorts": LIST_SORTS,
         "lifecycle_labels": LIFECYCLE_LABELS,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from laoke.accounts.actor import Actor
 from laoke.accounts.models import User
@@ -28,7 +28,7 @@ from laoke.customers.phones import (
 from laoke.customers.schemas import CustomerCreate, CustomerFields, CustomerUpdate
 from laoke.customers.stages import LifecycleStage
 from laoke.db import utcnow
-from laoke.engagement.models import CustomerFigures, ValueTier
+from laoke.engagement.models import ACTIVITY_BANDS, Activity, CustomerFigures, ValueTier
 from laoke.errors import N_, Conflict, Invalid, NotFound, PermissionDenied
 from laoke.events.bus import emit
 
@@ -307,6 +307,7 @@ class CustomerQuery:
     consent: bool | None = None
     lifecycle_stage: LifecycleStage | None = None
     value_tier: ValueTier | None = None
+    activity: Activity | None = None
     include_erased: bool = False
     page: int = 1
     per_page: int = 20
@@ -337,6 +338,8 @@ SORTS = {
 FIGURE_SORTS = {
     "total_spent": CustomerFigures.total_spent,
     "last_purchase_at": CustomerFigures.last_purchase_at,
+    "clv": CustomerFigures.clv,
+    "p_alive": CustomerFigures.p_alive,
 }
 
 
@@ -384,11 +387,24 @@ def apply_filters(query: Select, actor: Actor, params: CustomerQuery) -> Select:
     if params.lifecycle_stage:
         query = query.where(Customer.lifecycle_stage == params.lifecycle_stage)
     if params.value_tier:
+        # An alias, so the test does not correlate with the join a figure sort adds.
+        tiered = aliased(CustomerFigures)
         query = query.where(
             exists().where(
-                CustomerFigures.org_id == actor.org_id,
-                CustomerFigures.customer_id == Customer.id,
-                CustomerFigures.value_tier == params.value_tier,
+                tiered.org_id == actor.org_id,
+                tiered.customer_id == Customer.id,
+                tiered.value_tier == params.value_tier,
+            )
+        )
+    if params.activity:
+        low, high = ACTIVITY_BANDS[params.activity]
+        scored = aliased(CustomerFigures)
+        query = query.where(
+            exists().where(
+                scored.org_id == actor.org_id,
+                scored.customer_id == Customer.id,
+                scored.p_alive >= low,
+                scored.p_alive < high,
             )
         )
     for condition in params.extra_filters:

@@ -192,6 +192,34 @@ VALUE_TIER_LABELS = {
 }
 
 
+class Activity(StrEnum):
+    """Bands of the value model's P(alive): how likely a customer still buys from the tenant."""
+
+    ACTIVE = "active"
+    AT_RISK = "at_risk"
+    LAPSING = "lapsing"
+
+
+ACTIVITY_LABELS = {
+    Activity.ACTIVE: N_("Still active"),
+    Activity.AT_RISK: N_("At risk"),
+    Activity.LAPSING: N_("Slipping away"),
+}
+# [lower, upper) bounds of P(alive) per band.
+ACTIVITY_BANDS: dict[Activity, tuple[float, float]] = {
+    Activity.ACTIVE: (0.7, 1.01),
+    Activity.AT_RISK: (0.3, 0.7),
+    Activity.LAPSING: (0.0, 0.3),
+}
+
+
+def activity_of(p_alive: float) -> Activity:
+    for band, (low, high) in ACTIVITY_BANDS.items():
+        if low <= p_alive < high:
+            return band
+    return Activity.LAPSING
+
+
 class EngagementSettings(TenantRow, Timestamps, Base):
     """A tenant's rules for stages and product cycles (one row per tenant; defaults apply
     when it has none)."""

@@ -13,7 +13,7 @@ from laoke.accounts.roles import Permission
 from laoke.customers.models import Customer
 from laoke.customers.service import get_customer_for, visible_customers
 from laoke.db import Database
-from laoke.engagement.models import CustomerFigures
+from laoke.engagement.models import CustomerFigures, activity_of
 from laoke.errors import N_
 from laoke.insights.models import ValueModelFit
 from laoke.insights.value_job import fit_org, latest_fit
@@ -109,16 +109,8 @@ def customer_value(session: Session, actor: Actor, customer_id: int) -> Customer
     )
 
 
-ACTIVE_FROM = 0.7
-AT_RISK_FROM = 0.3
-
-
 def level_of(p_alive: float) -> str:
-    if p_alive >= ACTIVE_FROM:
-        return "active"
-    if p_alive >= AT_RISK_FROM:
-        return "at_risk"
-    return "lapsing"
+    return activity_of(p_alive).value
 
 
 EXPLANATIONS = {
