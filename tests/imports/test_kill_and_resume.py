@@ -98,6 +98,24 @@ def _command(file: Path, url: str, data: Path) -> tuple[list[str], dict[str, str
     return args, env
 
 
+def _wait_for_progress(
+    database: Database, process: subprocess.Popen, fraction: float, timeout: float
+) -> None:
+    """Until the running job has done `fraction` of the file, or the process has ended."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with database.unit_of_work(write=False) as session:
+            done = session.scalar(
+                select(ImportJob.progress)
+                .where(ImportJob.status == JobStatus.RUNNING)
+                .order_by(ImportJob.id.desc())
+                .limit(1)
+            )
+        if done is not None and done >= fraction:
+            return
+        time.sleep(0.02)
+
+
 def _finish(file: Path, url: str, data: Path) -> dict:
     args, env = _command(file, url, data)
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -127,7 +145,10 @@ def test_killed_imports_resume_to_the_same_end_state(tmp_path, backend) -> None:
             process = subprocess.Popen(
                 args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
-            time.sleep(rng.uniform(0.2, max(duration * 0.9, 0.5)))
+            # Kill at a random point of the import's own progress (and a little after, so the
+            # kill also lands inside a batch), not of the clock: start-up time varies by machine.
+            _wait_for_progress(killed_db, process, rng.uniform(0.05, 0.8), timeout=duration + 60)
+            time.sleep(rng.uniform(0.0, 0.15))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1

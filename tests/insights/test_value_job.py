@@ -105,3 +105,18 @@ def test_tenants_never_share_a_fit_and_a_tenant_without_orders_gets_none(databas
     assert figures_of(database, cast.globex.id) == {}
     with database.unit_of_work(write=False) as s:
         assert latest_fit(s, cast.globex.id) is None
+
+
+def test_the_p_alive_histogram_puts_each_customer_in_its_own_tenth(database, cast) -> None:
+    from laoke.insights.service import overview
+
+    with database.unit_of_work() as s:
+        ids = store(s, cast.acme.id, draw_histories(10, seed=4))
+        for customer_id, p in zip(
+            ids, (0.0, 0.05, 0.25, 0.35, 0.5, 0.66, 0.96, 0.999, 1.0, 0.95), strict=True
+        ):
+            s.add(CustomerFigures(org_id=cast.acme.id, customer_id=customer_id, p_alive=p))
+        s.commit()
+    with database.unit_of_work(write=False) as s:
+        histogram = overview(s, cast.actor(cast.alice)).p_alive_histogram
+    assert histogram == [2, 0, 1, 1, 0, 1, 1, 0, 0, 4]

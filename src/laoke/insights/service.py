@@ -39,10 +39,13 @@ def overview(session: Session, actor: Actor) -> ValueOverview:
         CustomerFigures.customer_id.in_(select(visible.c.id)),
         CustomerFigures.p_alive.is_not(None),
     )
-    # CAST truncates, which is floor for P(alive) ≥ 0; P(alive) = 1 joins the top tenth.
+    scaled = CustomerFigures.p_alive * P_ALIVE_BINS
+    # floor(): SQLite's CAST truncates (floor for P(alive) ≥ 0, and needs no math functions);
+    # PostgreSQL's rounds, so it takes floor() itself. P(alive) = 1 joins the top tenth.
+    floored = func.floor(scaled) if session.get_bind().dialect.name == "postgresql" else scaled
     bin_of = case(
         (CustomerFigures.p_alive >= 1.0, P_ALIVE_BINS - 1),
-        else_=cast(CustomerFigures.p_alive * P_ALIVE_BINS, Integer),
+        else_=cast(floored, Integer),
     )
     counts = session.execute(figures.with_only_columns(bin_of, func.count()).group_by(bin_of)).all()
     histogram = [0] * P_ALIVE_BINS
