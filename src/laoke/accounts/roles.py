@@ -37,6 +37,8 @@ class Permission(StrEnum):
     READ_AUDIT_LOG = "read_audit_log"
     USE_API_TOKENS = "use_api_tokens"
     SEND_MESSAGES = "send_messages"
+    # Approve or decline flagged referrals, pay out cash rewards, correct the reward ledger.
+    REVIEW_REWARDS = "review_rewards"
 
 
 _EVERYTHING = frozenset(Permission)
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT,
             Permission.USE_API_TOKENS,
             Permission.SEND_MESSAGES,
+            Permission.REVIEW_REWARDS,
         }
     ),
     # A salesperson works their own customers only; the customer gate enforces that.
