@@ -11,6 +11,7 @@ from laoke.insights import models as insights_models
 from laoke.messaging import models as messaging_models
 from laoke.orders import models as orders_models
 from laoke.referrals import models as referrals_models
+from laoke.rewards import models as rewards_models
 from laoke.tenancy import models as tenancy_models
 
 metadata = Base.metadata
@@ -27,5 +28,6 @@ __all__ = [
     "metadata",
     "orders_models",
     "referrals_models",
+    "rewards_models",
     "tenancy_models",
 ]

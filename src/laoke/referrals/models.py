@@ -150,6 +150,8 @@ class ReferralProgram(TenantRow, Timestamps, Base):
     )
     qualifying_amount: Mapped[Decimal | None] = mapped_column(Money)
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=30)
+    # What the program's rewards may cost in all, in yuan; None means no budget cap.
+    reward_budget: Mapped[Decimal | None] = mapped_column(Money)
     created_by_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -1,0 +1,11 @@
+"""Rewards you can trust: reward rules and ladders per program, agents' commission, points,
+coupons, cash, gifts, privileges and titles, all value moving through an append-only,
+hash-chained double-entry ledger.
+
+Importing the package installs its event subscribers (after the referral domain's, so a
+converting order has converted its lead first) and its merge hook."""
+
+import laoke.referrals  # noqa: F401
+from laoke.rewards import hooks as _hooks
+
+_hooks.install()
