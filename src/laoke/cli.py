@@ -14,6 +14,7 @@ from laoke.engagement.cli import recompute
 from laoke.imports.cli import export_app, import_app
 from laoke.messaging.cli import channel_app, sink, webhook_app, worker
 from laoke.orders import cli as orders_cli  # noqa: F401 - adds `laoke import orders`
+from laoke.rewards.cli import ledger_app
 
 app = typer.Typer(
     name="laoke",
@@ -30,6 +31,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(channel_app, name="channel")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.command()
