@@ -28,7 +28,7 @@ def test_the_demo_has_programs_codes_and_leads_in_every_state(database) -> None:
             == 4
         )
         leads = s.scalars(select(ReferralLead)).all()
-        assert len(leads) == 150
+        assert len(leads) >= 150  # and the few the rewards step refers and converts
         assert {lead.status for lead in leads} == {
             "new",
             "contacted",

@@ -32,7 +32,8 @@ from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
 from laoke.orders.demo import seed_orders
-from laoke.referrals.demo import seed_referrals
+from laoke.referrals.demo import seed_referral_programs, seed_referrals
+from laoke.rewards.demo import seed_reward_rules, seed_rewards
 from laoke.tenancy.models import Org
 from laoke.tenancy.service import create_org
 
@@ -156,7 +157,10 @@ DEMO_STEPS: list[DemoStep] = [
     seed_messaging,
     seed_orders,
     seed_contacts,
+    seed_referral_programs,
+    seed_reward_rules,  # before the referrals, so friends' first orders earn rewards
     seed_referrals,  # referred friends who bought become customers with orders
+    seed_rewards,  # every reward state, a ladder climbed to agent, commission, payouts
     seed_figures,  # after every step that adds orders or contacts, before what reads them
     seed_value_model,
     seed_cadence_and_cycles,

@@ -18,6 +18,9 @@ from laoke.customers.phones import national_digits
 from laoke.customers.stages import LifecycleStage
 from laoke.db import utcnow
 from laoke.demo.people import chinese_name, mobile_number
+from laoke.orders.models import Order
+from laoke.orders.schemas import OrderCreate
+from laoke.orders.service import create_order
 from laoke.referrals import codes, leads, programs
 from laoke.referrals.attribution import Origin, Referee, Referrer, attribute
 from laoke.referrals.models import (
@@ -113,6 +116,25 @@ def _friend(session: Session, ctx: DemoContext, name: str, phone: str, owner_id:
     return friend.id
 
 
+def _first_order(session: Session, ctx: DemoContext, lead: ReferralLead) -> None:
+    """The friend becomes a customer and buys: their first paid order converts the lead
+    (and earns whatever the program's reward rules promise) the way a real one does."""
+    friend_id = lead.referee_customer_id or _friend(
+        session, ctx, lead.referee_name, lead.referee_phone or "", lead.owner_id
+    )
+    amount = Decimal(ctx.rng.choice((298, 398, 468, 588, 680, 880, 1280)))
+    order = create_order(
+        session,
+        ctx.actor("owner@demo.laoke.local"),
+        OrderCreate(customer_id=friend_id, amount=amount, channel="到店", notes="朋友推荐首单"),
+    )
+    session.refresh(lead)
+    if lead.status != LeadStatus.CONVERTED:  # bought outside the window: staff record it
+        lead.referee_customer_id = friend_id
+        leads.change_status(session, lead, LeadStatus.CONVERTED, by_id=lead.owner_id)
+    lead.converting_order_id = lead.converting_order_id or order.id
+
+
 def _path(ctx: DemoContext, final: LeadStatus) -> list[LeadStatus]:
     if final == LeadStatus.NEW:
         return []
@@ -127,10 +149,9 @@ def _walk(session: Session, ctx: DemoContext, lead: ReferralLead, final: LeadSta
     """Move a lead along its path: contacted, visited, then converted or lost."""
     for step in _path(ctx, final):
         reason = ctx.rng.choice(LOST_REASONS) if step == LeadStatus.LOST else None
-        if step == LeadStatus.CONVERTED and lead.referee_customer_id is None:
-            lead.referee_customer_id = _friend(
-                session, ctx, lead.referee_name, lead.referee_phone or "", lead.owner_id
-            )
+        if step == LeadStatus.CONVERTED:
+            _first_order(session, ctx, lead)
+            continue
         leads.change_status(session, lead, step, by_id=lead.owner_id, reason=reason)
     if final in OPEN:
         lead.next_step = ctx.rng.choice(NEXT_STEPS)
@@ -152,11 +173,17 @@ def _backdate(session: Session, lead: ReferralLead, days: int, ctx: DemoContext)
     lead.status_changed_at = changes[-1].at if changes else start
     if lead.status == LeadStatus.CONVERTED:
         lead.converted_at = lead.status_changed_at
+        order = session.get(Order, lead.converting_order_id) if lead.converting_order_id else None
+        if order is not None:
+            order.ordered_at = order.created_at = lead.converted_at
+
+
+def seed_referral_programs(session: Session, ctx: DemoContext) -> None:
+    _programs(session, ctx.actor("owner@demo.laoke.local"))
+    session.commit()
 
 
 def seed_referrals(session: Session, ctx: DemoContext) -> None:
-    owner = ctx.actor("owner@demo.laoke.local")
-    _programs(session, owner)
     referrers = list(
         session.scalars(
             select(Customer)

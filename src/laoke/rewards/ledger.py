@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -100,8 +101,11 @@ def _stamp(at: datetime) -> str:
 
 
 def entry_hash(entry: LedgerEntry, prev_hash: str) -> str:
-    """SHA-256 over the entry's fields in a fixed order, chained to the previous hash."""
-    fields = entry.fields()
+    return fields_hash(entry.fields(), prev_hash)
+
+
+def fields_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
+    """SHA-256 over an entry's fields in a fixed order, chained to the previous hash."""
     parts = [
         str(fields["org_id"]),
         str(fields["seq"]),
@@ -257,22 +261,65 @@ class Verification:
         return not self.problems
 
 
-def _entries(session: Session, org_id: int, batch: int = 5000) -> Iterator[LedgerEntry]:
+@dataclass(frozen=True)
+class StoredEntry:
+    id: int
+    seq: int
+    prev_hash: str
+    hash: str
+    asset: str
+    amount: Decimal
+    debit: int
+    credit: int
+    fields: dict[str, Any]
+
+
+def _entries(session: Session, org_id: int, batch: int = 5000) -> Iterator[StoredEntry]:
+    """Entries in chain order as plain rows (no ORM identity map to grow or expunge)."""
+    table = LedgerEntry.__table__
     last = 0
     while True:
-        rows = list(
-            session.scalars(
-                select(LedgerEntry)
-                .where(LedgerEntry.org_id == org_id, LedgerEntry.seq > last)
-                .order_by(LedgerEntry.seq)
+        rows = (
+            session.execute(
+                select(table)
+                .where(table.c.org_id == org_id, table.c.seq > last)
+                .order_by(table.c.seq)
                 .limit(batch)
             )
+            .mappings()
+            .all()
         )
         if not rows:
             return
-        yield from rows
-        last = rows[-1].seq
-        session.expunge_all()
+        for row in rows:
+            fields = {
+                "org_id": row["org_id"],
+                "seq": row["seq"],
+                "at": row["at"],
+                "operation": row["operation"],
+                "asset": row["asset"],
+                "amount": row["amount"],
+                "debit": row["debit_account_id"],
+                "credit": row["credit_account_id"],
+                "reward_id": row["reward_id"],
+                "coupon_id": row["coupon_id"],
+                "redemption_id": row["redemption_id"],
+                "order_id": row["order_id"],
+                "memo": row["memo"],
+                "actor_id": row["actor_id"],
+            }
+            yield StoredEntry(
+                row["id"],
+                row["seq"],
+                row["prev_hash"],
+                row["hash"],
+                row["asset"],
+                Decimal(row["amount"]),
+                row["debit_account_id"],
+                row["credit_account_id"],
+                fields,
+            )
+        last = rows[-1]["seq"]
 
 
 def verify(session: Session, org_id: int) -> Verification:
@@ -288,7 +335,7 @@ def verify(session: Session, org_id: int) -> Verification:
     totals: dict[int, Decimal] = defaultdict(Decimal)
     prev_hash, expected_seq = GENESIS, 1
 
-    def broken(entry: LedgerEntry | None, message: str) -> None:
+    def broken(entry: StoredEntry | None, message: str) -> None:
         if result.first_broken_seq is None and entry is not None:
             result.first_broken_seq, result.first_broken_id = entry.seq, entry.id
         result.problems.append(message)
@@ -306,21 +353,20 @@ def verify(session: Session, org_id: int) -> Verification:
                 entry, f"entry #{entry.seq} (id {entry.id}): does not follow the entry before it"
             )
             break
-        if entry_hash(entry, prev_hash) != entry.hash:
+        if fields_hash(entry.fields, prev_hash) != entry.hash:
             broken(
                 entry,
                 f"entry #{entry.seq} (id {entry.id}): its contents were changed after it was written",
             )
             break
-        for account_id in (entry.debit_account_id, entry.credit_account_id):
+        for account_id in (entry.debit, entry.credit):
             if account_id not in accounts or accounts[account_id][1] != entry.asset:
                 broken(
                     entry,
                     f"entry #{entry.seq} (id {entry.id}): account {account_id} does not hold {entry.asset}",
                 )
-        amount = Decimal(entry.amount)
-        totals[entry.debit_account_id] -= amount
-        totals[entry.credit_account_id] += amount
+        totals[entry.debit] -= entry.amount
+        totals[entry.credit] += entry.amount
         prev_hash, expected_seq = entry.hash, expected_seq + 1
         if result.problems:
             break
