@@ -18,6 +18,8 @@ from laoke.customers.phones import national_digits
 from laoke.customers.stages import LifecycleStage
 from laoke.db import utcnow
 from laoke.demo.people import chinese_name, mobile_number
+from laoke.messaging.compose import Text
+from laoke.messaging.templates_service import Draft, save_template
 from laoke.orders.models import Order, OrderStatus
 from laoke.orders.schemas import OrderCreate
 from laoke.orders.service import create_order, refund_order
@@ -39,6 +41,7 @@ from laoke.rewards.models import (
     RewardTier,
     RewardTrigger,
 )
+from laoke.rewards.notices import POINTS_EXPIRING, REWARD_RELEASED
 from laoke.rewards.payouts import hand_over_gift, pay_out
 from laoke.rewards.redeeming import RedeemRequest, redeem
 from laoke.rewards.settings import default_hold_days, settings_of
@@ -75,8 +78,52 @@ def _rule(session: Session, program: ReferralProgram, **fields: object) -> Rewar
     return rule
 
 
+TEMPLATES = [
+    Draft(
+        "奖励到账（短信）",
+        REWARD_RELEASED.name,
+        "sms",
+        {
+            "zh_CN": Text(
+                None,
+                "{{ customer_name }}您好，您的奖励已到账：{{ reward }}。感谢推荐！—{{ org_name }}",
+            ),
+            "zh_TW": Text(
+                None,
+                "{{ customer_name }}您好，您的獎勵已入帳：{{ reward }}。感謝推薦！—{{ org_name }}",
+            ),
+            "en": Text(
+                None,
+                "Hi {{ customer_name }}, your reward is ready: {{ reward }}. Thank you! —{{ org_name }}",
+            ),
+        },
+    ),
+    Draft(
+        "积分到期提醒（短信）",
+        POINTS_EXPIRING.name,
+        "sms",
+        {
+            "zh_CN": Text(
+                None,
+                "{{ customer_name }}您好，您有 {{ points }} 积分将于 {{ expires_on }} 到期，记得到店使用。—{{ org_name }}",
+            ),
+            "zh_TW": Text(
+                None,
+                "{{ customer_name }}您好，您有 {{ points }} 點積分將於 {{ expires_on }} 到期，記得到店使用。—{{ org_name }}",
+            ),
+            "en": Text(
+                None,
+                "Hi {{ customer_name }}, {{ points }} of your points lapse on {{ expires_on }}. —{{ org_name }}",
+            ),
+        },
+    ),
+]
+
+
 def seed_reward_rules(session: Session, ctx: DemoContext) -> None:
-    """Rules on both demo programs and the ladder on the main one."""
+    """Rules on both demo programs, the ladder on the main one, and the reward messages."""
+    for draft in TEMPLATES:
+        save_template(session, ctx.actor(OWNER), draft)
     everyday = _program(session, ctx.org.id, "老带新 · 一起美")
     vip = _program(session, ctx.org.id, "VIP 推荐有礼")
     _rule(

@@ -70,7 +70,7 @@ def install() -> None:
     _installed = True
     from laoke.customers.merge import MERGE_HOOKS
     from laoke.events.bus import subscribe
-    from laoke.rewards import triggers
+    from laoke.rewards import notices, triggers  # noqa: F401 - notices registers purposes
 
     subscribe("lead.created", triggers.on_lead_event)
     subscribe("lead.status_changed", triggers.on_lead_event)
