@@ -27,6 +27,9 @@ class AuditAction(StrEnum):
     IMPORTED = "imported"
     MERGED = "merged"
     ERASED = "erased"
+    REWARD_ISSUED = "reward_issued"
+    REWARD_PAID_OUT = "reward_paid_out"
+    REWARD_REVERSED = "reward_reversed"
 
 
 AUDIT_ACTION_LABELS = {
@@ -43,6 +46,9 @@ AUDIT_ACTION_LABELS = {
     AuditAction.IMPORTED: N_("Data imported"),
     AuditAction.MERGED: N_("Customers merged"),
     AuditAction.ERASED: N_("Customer erased"),
+    AuditAction.REWARD_ISSUED: N_("Reward issued by hand"),
+    AuditAction.REWARD_PAID_OUT: N_("Reward paid out or handed over"),
+    AuditAction.REWARD_REVERSED: N_("Reward reversed by hand"),
 }
 
 

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from laoke.accounts.actor import Actor
 from laoke.accounts.roles import Permission
+from laoke.audit.models import AuditAction
+from laoke.audit.service import record
 from laoke.errors import N_, Conflict, Invalid, NotFound
 from laoke.rewards import ledger
 from laoke.rewards.models import (
@@ -54,6 +56,14 @@ def _hand_over(
     reward.status = RewardStatus.REDEEMED
     reward.reference = reference
     session.flush()
+    record(
+        session,
+        actor,
+        AuditAction.REWARD_PAID_OUT,
+        target_type="reward",
+        target_id=reward.id,
+        details={"kind": str(reward.kind), "amount": f"{reward.amount}"},
+    )
     return reward
 
 
@@ -89,4 +99,12 @@ def reverse_by_hand(session: Session, actor: Actor, reward_id: int, reason: str)
     session.refresh(reward)
     if not reverse(session, head, reward, reason=reason, actor_id=actor.user_id):
         raise Conflict(N_("This reward cannot be reversed."), code="reward_not_reversible")
+    record(
+        session,
+        actor,
+        AuditAction.REWARD_REVERSED,
+        target_type="reward",
+        target_id=reward.id,
+        details={"kind": str(reward.kind), "amount": f"{reward.amount}"},
+    )
     return reward
