@@ -121,9 +121,7 @@ TEMPLATES = [
 
 
 def seed_reward_rules(session: Session, ctx: DemoContext) -> None:
-    """Rules on both demo programs, the ladder on the main one, and the reward messages."""
-    for draft in TEMPLATES:
-        save_template(session, ctx.actor(OWNER), draft)
+    """Rules on both demo programs and the ladder on the main one."""
     everyday = _program(session, ctx.org.id, "老带新 · 一起美")
     vip = _program(session, ctx.org.id, "VIP 推荐有礼")
     _rule(
@@ -419,5 +417,8 @@ def seed_rewards(session: Session, ctx: DemoContext) -> None:
     _use_rewards(session, ctx)
     _refund_some(session, ctx)
     _expire_some(session, ctx)
+    # Saved last: the seeded rewards are history, only rewards from now on send messages.
+    for draft in TEMPLATES:
+        save_template(session, ctx.actor(OWNER), draft)
     assert ledger.verify(session, org_id).ok
     session.commit()
