@@ -113,19 +113,15 @@ def release(
     settings = settings_of(session, org_id)
     if reward.kind == RewardKind.POINTS:
         reward.expires_on = today + timedelta(days=settings.points_valid_days)
-    elif reward.kind == RewardKind.PRIVILEGE and reward.rule_id is not None:
-        from laoke.rewards.models import RewardRule
-
-        rule = session.get(RewardRule, reward.rule_id)
-        if rule is not None and rule.valid_days:
-            reward.expires_on = today + timedelta(days=rule.valid_days)
+    elif reward.kind == RewardKind.PRIVILEGE and reward.valid_days:
+        reward.expires_on = today + timedelta(days=reward.valid_days)
     if coupon is not None:
         if reward.settled_at is not None:
             coupon.status = CouponStatus.VOID  # it paid off a coupon clawed back earlier
         else:
             coupon.status = CouponStatus.AVAILABLE
-            valid_days = _coupon_days(session, reward)
-            coupon.expires_on = today + timedelta(days=valid_days) if valid_days else None
+            days = reward.valid_days
+            coupon.expires_on = today + timedelta(days=days) if days else None
     reward.status = RewardStatus.RELEASED
     reward.released_at = now
     session.flush()
@@ -141,13 +137,6 @@ def release(
 
     reward_released(session, reward)
     return RewardStatus.RELEASED
-
-
-def _coupon_days(session: Session, reward: Reward) -> int | None:
-    from laoke.rewards.models import RewardRule
-
-    rule = session.get(RewardRule, reward.rule_id) if reward.rule_id else None
-    return rule.valid_days if rule else None
 
 
 def due_rewards(session: Session, org_id: int, now: datetime, limit: int = 500) -> list[int]:

@@ -248,6 +248,7 @@ def issue(
         idempotency_key=key,
         request_hash=fingerprint,
         hold_until=now + timedelta(days=hold_days),
+        valid_days=request.valid_days,
         created_by_id=actor_id,
         created_at=now,
     )

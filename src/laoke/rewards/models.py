@@ -320,6 +320,8 @@ class Reward(TenantRow, Timestamps, Base):
     released_at: Mapped[datetime | None] = mapped_column()
     settled_at: Mapped[datetime | None] = mapped_column()
     reversed_at: Mapped[datetime | None] = mapped_column()
+    # Days a coupon or privilege lasts once released.
+    valid_days: Mapped[int | None] = mapped_column(Integer)
     # Points lapse on this day (tenant time); privileges last until it.
     expires_on: Mapped[date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(100))

@@ -244,6 +244,7 @@ def upgrade() -> None:
         sa.Column("released_at", laoke.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("settled_at", laoke.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("reversed_at", laoke.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("valid_days", sa.Integer(), nullable=True),
         sa.Column("expires_on", sa.Date(), nullable=True),
         sa.Column("reference", sa.String(length=100), nullable=True),
         sa.Column(
