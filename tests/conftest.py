@@ -46,35 +46,47 @@ def _postgres_url() -> str:
     return url
 
 
+def _postgres_schema_engine(prefix: str) -> tuple[object, str]:
+    """An engine on a schema of our own, so parallel runs against one database never collide."""
+    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(_postgres_url())
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = create_engine(
+        _postgres_url(),
+        connect_args={"options": f"-csearch_path={schema}"},
+        pool_size=10,
+        max_overflow=20,
+    )
+    return engine, schema
+
+
+def _drop_schemas(schemas: list[str]) -> None:
+    if not schemas:
+        return
+    admin = create_engine(_postgres_url())
+    with admin.begin() as conn:
+        for schema in schemas:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     engines: dict[str, object] = {}
     sqlite_path = tmp_path_factory.mktemp("db") / "test.db"
     engines["sqlite"] = make_engine(f"sqlite:///{sqlite_path}")
-    schema = None
+    schemas: list[str] = []
     if POSTGRES_URL:
-        # A schema of our own, so parallel runs against the same database never collide.
-        schema = f"laoke_test_{os.getpid()}_{secrets.token_hex(3)}"
-        admin = create_engine(_postgres_url())
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        engines["postgres"] = create_engine(
-            _postgres_url(),
-            connect_args={"options": f"-csearch_path={schema}"},
-            pool_size=10,
-            max_overflow=20,
-        )
+        engines["postgres"], schema = _postgres_schema_engine("laoke_test")
+        schemas.append(schema)
     for engine in engines.values():
         upgrade(engine)  # type: ignore[arg-type]
     yield engines
     for engine in engines.values():
         engine.dispose()  # type: ignore[attr-defined]
-    if schema:
-        admin = create_engine(_postgres_url())
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    _drop_schemas(schemas)
 
 
 def _empty_tables(database: Database) -> None:
@@ -94,6 +106,49 @@ def database(request: pytest.FixtureRequest, _engines: dict[str, object]) -> Ite
     db = Database(_engines[request.param])  # type: ignore[arg-type]
     _empty_tables(db)
     yield db
+
+
+DEMO_CUSTOMERS, DEMO_SEED = 300, 11
+
+
+@dataclass
+class DemoTenant:
+    """The demo tenant, seeded once per backend for the tests that only read it."""
+
+    database: Database
+    org: Org
+
+
+@pytest.fixture(scope="session")
+def _demo_tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, DemoTenant]]:
+    tenants: dict[str, DemoTenant] = {}
+    schemas: list[str] = []
+
+    def seeded(backend: str) -> DemoTenant:
+        if backend not in tenants:
+            from laoke.demo.seed import seed_demo
+
+            if backend == "postgres":
+                engine, schema = _postgres_schema_engine("laoke_demo")
+                schemas.append(schema)
+            else:
+                engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+            upgrade(engine)  # type: ignore[arg-type]
+            db = Database(engine)  # type: ignore[arg-type]
+            org = seed_demo(db, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+            tenants[backend] = DemoTenant(db, org)
+        return tenants[backend]
+
+    yield seeded  # type: ignore[misc]
+    for tenant in tenants.values():
+        tenant.database.dispose()
+    _drop_schemas(schemas)
+
+
+@pytest.fixture(params=BACKENDS)
+def demo_tenant(request: pytest.FixtureRequest, _demo_tenants) -> DemoTenant:
+    """Read-only: tests share it, so none may change it."""
+    return _demo_tenants(request.param)  # type: ignore[operator]
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from laoke.engagement.models import (
 )
 
 
-def test_the_demo_has_a_year_of_contacts_follow_ups_and_relationships(database) -> None:
-    org = seed_demo(database, customers=600, seed=11)
-    with database.unit_of_work(write=False) as s:
+def test_the_demo_has_a_year_of_contacts_follow_ups_and_relationships(demo_tenant) -> None:
+    org = demo_tenant.org
+    with demo_tenant.database.unit_of_work(write=False) as s:
         active = s.scalar(
             select(func.count())
             .select_from(Customer)

@@ -7,14 +7,13 @@ from datetime import date
 from sqlalchemy import func, select
 
 from laoke.accounts.actor import Actor
-from laoke.demo.seed import seed_demo
 from laoke.messaging import care
 from laoke.messaging.models import Campaign, Channel, MessageTemplate, OutboxMessage, TemplateText
 
 
-def test_the_demo_has_templates_channels_history_a_campaign_and_birthdays(database) -> None:
-    org = seed_demo(database, customers=120, seed=7)
-    with database.unit_of_work(write=False) as s:
+def test_the_demo_has_templates_channels_history_a_campaign_and_birthdays(demo_tenant) -> None:
+    org = demo_tenant.org
+    with demo_tenant.database.unit_of_work(write=False) as s:
         languages = set(s.scalars(select(TemplateText.language)))
         assert languages == {"zh_CN", "zh_TW", "en"}
         assert s.scalar(select(func.count()).select_from(MessageTemplate)) >= 4

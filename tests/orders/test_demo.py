@@ -26,8 +26,8 @@ def _snapshot(database) -> tuple[list, list]:
         return [tuple(p) for p in products], [tuple(o) for o in orders]
 
 
-def test_the_demo_has_products_and_skewed_orders(database) -> None:
-    seed_demo(database, customers=300, seed=11)
+def test_the_demo_has_products_and_skewed_orders(demo_tenant) -> None:
+    database = demo_tenant.database
     products, orders = _snapshot(database)
     assert len(products) == 10
     cycles = {name: cycle for name, cycle, _ in products}
@@ -39,7 +39,8 @@ def test_the_demo_has_products_and_skewed_orders(database) -> None:
     statuses = Counter(status for *_, status in orders)
     assert statuses["refunded"] > 0 and statuses["cancelled"] > 0
     assert statuses["paid"] > 0.9 * len(orders)
-    assert len({number for number, *_ in orders}) == len(orders)
+    numbers = [number for number, *_ in orders if number]  # staff-entered ones have none
+    assert len(set(numbers)) == len(numbers) > 0.9 * len(orders)
     with database.unit_of_work(write=False) as s:
         oldest = s.scalar(select(func.min(Order.ordered_at)))
         assert oldest >= utcnow() - timedelta(days=731)
@@ -51,14 +52,12 @@ def test_the_demo_has_products_and_skewed_orders(database) -> None:
         )
         first = s.scalar(select(Order.amount).order_by(Order.id).limit(1))
         assert item_sum == first
-        assert (
-            s.scalar(
-                select(func.count())
-                .select_from(DomainEvent)
-                .where(DomainEvent.name == "order.created")
-            )
-            == 0
+        # Two years of history go in in bulk, without an event per order; only the orders
+        # later demo steps enter through the service (referred friends' first visits) emit.
+        events = s.scalar(
+            select(func.count()).select_from(DomainEvent).where(DomainEvent.name == "order.created")
         )
+        assert 0 < events < len(orders) / 10
 
 
 def test_the_demo_orders_are_the_same_for_the_same_seed(database) -> None:
@@ -70,6 +69,6 @@ def test_the_demo_orders_are_the_same_for_the_same_seed(database) -> None:
     seed_demo(database, customers=60, seed=5)
     products, orders = _snapshot(database)
     assert products == first[0]
-    assert [(n[10:], c, a, st) for n, c, a, st in orders] == [
-        (n[10:], c, a, st) for n, c, a, st in first[1]
+    assert [((n or "")[10:], c, a, st) for n, c, a, st in orders] == [
+        ((n or "")[10:], c, a, st) for n, c, a, st in first[1]
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from laoke.demo.seed import seed_demo
 from laoke.referrals.models import (
     InviteCode,
     LeadStatusChange,
@@ -13,9 +12,8 @@ from laoke.referrals.models import (
 )
 
 
-def test_the_demo_has_programs_codes_and_leads_in_every_state(database) -> None:
-    seed_demo(database, customers=240, seed=5)
-    with database.unit_of_work(write=False) as s:
+def test_the_demo_has_programs_codes_and_leads_in_every_state(demo_tenant) -> None:
+    with demo_tenant.database.unit_of_work(write=False) as s:
         assert s.scalar(select(func.count()).select_from(ReferralProgram)) == 2
         customer_codes = s.scalar(
             select(func.count()).select_from(InviteCode).where(InviteCode.customer_id.is_not(None))

@@ -166,9 +166,9 @@ def _backdate(session: Session, lead: ReferralLead, days: int, ctx: DemoContext)
         .where(LeadStatusChange.lead_id == lead.id)
         .order_by(LeadStatusChange.id)
     ).all()
-    at = start
+    at, latest = start, utcnow() - timedelta(minutes=5)
     for change in changes:
-        change.at = at
+        change.at = min(at, latest)  # a walk that would run past today ends today
         at += timedelta(days=ctx.rng.randint(1, max(days // 4, 1)), hours=ctx.rng.randint(1, 8))
     lead.status_changed_at = changes[-1].at if changes else start
     if lead.status == LeadStatus.CONVERTED:
