@@ -1,0 +1,1 @@
+"""Fraud rules for referrals."""
