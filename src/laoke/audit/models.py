@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     IMPORTED = "imported"
     MERGED = "merged"
     ERASED = "erased"
+    FRAUD_REVIEWED = "fraud_reviewed"
 
 
 AUDIT_ACTION_LABELS = {
@@ -43,6 +44,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.IMPORTED: N_("Data imported"),
     AuditAction.MERGED: N_("Customers merged"),
     AuditAction.ERASED: N_("Customer erased"),
+    AuditAction.FRAUD_REVIEWED: N_("Referral reviewed for fraud"),
 }
 
 

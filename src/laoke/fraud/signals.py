@@ -100,8 +100,9 @@ def address_key(raw: str | None) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", str(raw))[:500].lower()
     text = "".join(
-        ch for ch in text if not (ch.isspace() or unicodedata.category(ch).startswith(("P", "S")))
-        or ch == "#"
+        ch
+        for ch in text
+        if not (ch.isspace() or unicodedata.category(ch).startswith(("P", "S"))) or ch == "#"
     )
     for pattern, repl in _ADDRESS_SUBS:
         text = pattern.sub(repl, text)
