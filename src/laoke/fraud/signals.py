@@ -113,7 +113,7 @@ def address_key(raw: str | None) -> str | None:
         text,
     )
     # A bare trailing number after a building/stair is the flat: "3栋2单元502" == "…502室".
-    if re.search(r"(栋|单元)\d+$", text):
+    if re.search(r"(栋|单元|号)\d+$", text):
         text = _TRAILING_FLAT.sub(r"\1室", text)
     text = text.replace("#", "号")
     if len(text) < 4:
