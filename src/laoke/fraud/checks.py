@@ -142,19 +142,11 @@ def _matches(session: Session, lead: ReferralLead, referee: Party) -> list[Match
             lead_rows(ReferralLead.id.in_(ids))
         for customer_id in _same_email(session, Customer.email, Customer.org_id, org_id, key):
             note("customer", customer_id, by)
-    # The friend's own customer record, made when they came in, is not a duplicate; nor is
-    # the referrer (that is self-referral, its own rule).
-    own = lead.referee_customer_id
-    keep = []
-    for match in found.values():
-        if match.kind == "customer":
-            if match.id == lead.referrer_customer_id:
-                continue
-            if match.id == own:
-                customer = session.get(Customer, own)
-                if customer is not None and customer.created_at >= lead.created_at:
-                    continue
-        keep.append(match)
+    # The friend's own customer record is not a duplicate: attribution linked it (a prospect
+    # it accepted, or an established customer it already refused), or the friend became it
+    # on converting. Nor is the referrer (that is self-referral, its own rule).
+    skip = {lead.referee_customer_id, lead.referrer_customer_id}
+    keep = [m for m in found.values() if not (m.kind == "customer" and m.id in skip)]
     return keep
 
 
