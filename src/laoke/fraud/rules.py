@@ -232,9 +232,12 @@ def fast_conversion(facts: ReferralFacts, limits: Thresholds) -> list[RuleHit]:
 
 
 def refund_after_reward(facts: ReferralFacts, limits: Thresholds) -> list[RuleHit]:
-    if facts.friends_refunded <= 0:
+    refunded = facts.friends_refunded
+    # A busy referrer with one refund among many happy friends is normal business; a
+    # referrer whose friends mostly take the reward and then refund is not.
+    if refunded <= 0 or refunded * 2 <= facts.friends_converted:
         return []
-    weight = 1.0 if facts.friends_refunded >= limits.refund_limit else 0.5
+    weight = 1.0 if refunded >= limits.refund_limit else 0.5
     inputs = {"refunded": facts.friends_refunded, "converted": facts.friends_converted}
     return [RuleHit("refund_after_reward", weight, inputs)]
 
