@@ -163,7 +163,6 @@ class World:
         )
         if attributed and e164:
             self.holder[e164] = lead
-        self._check(lead, conversion=None)
         self.leads.append(lead)
         if e164:
             self.leads_by_phone[e164].append(lead)
@@ -173,6 +172,7 @@ class World:
         self.by_code[lead.code].append(lead)
         if existing is not None:
             self.as_referee[existing].append(lead)
+        self._check(lead, conversion=None)  # stored first, as the application flushes
         return lead
 
     def convert(self, lead: Lead, paid_at: datetime, *, refunded: bool = False) -> None:
@@ -213,7 +213,7 @@ class World:
             frontier = nxt
         return edges
 
-    def _check(self, lead: Lead, conversion: float | None) -> None:
+    def _check(self, lead: Lead, conversion: float | None, cascade: bool = True) -> None:
         began = time.perf_counter()
         referrer = self.people.get(lead.referrer) if lead.referrer else None
         referrer_party = self._party(referrer, devices=True)
@@ -289,6 +289,13 @@ class World:
         if decision.flagged:
             lead.flagged = True
         lead.codes |= {hit.code for hit in decision.hits}
+        for hit in decision.hits:
+            if hit.code == "ring_cycle" and cascade:
+                members = set(hit.inputs["cycle"])
+                for other in list(self.leads):
+                    target = other.referee_customer or self.phone_owner.get(other.phone or "")
+                    if other.id != lead.id and other.referrer in members and target in members:
+                        self._check(other, None, cascade=False)
 
 
 # --- raw strings as people type them ------------------------------------------------------

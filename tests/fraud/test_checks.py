@@ -172,11 +172,16 @@ def test_a_referral_closing_a_loop_is_flagged(ref) -> None:
     ab = ref.staff_lead("13800138002", referrer_customer_id=a.id)
     bc = ref.staff_lead("13800138003", referrer_customer_id=b.id)
     ca = ref.staff_lead("13800138001", referrer_customer_id=c.id)
-    assert "ring_cycle" not in codes_of(ref.check(ab)) | codes_of(ref.check(bc))
+    assert ref.evaluations(ab)[0].hits == [] and ref.evaluations(bc)[0].hits == []
     check = ref.check(ca)
     assert "ring_cycle" in codes_of(check) and check.flagged
     (hit,) = [h for h in check.hits if h["code"] == "ring_cycle"]
     assert hit["inputs"]["cycle"] == [c.id, a.id, b.id, c.id]
+    # The ring's earlier referrals are checked again and held too.
+    for earlier in (ab, bc):
+        assert "ring_cycle" in codes_of(ref.check(earlier))
+        assert ref.check(earlier).status == "pending"
+        assert len(ref.evaluations(earlier)) == 2
 
 
 def test_refunds_of_earlier_friends_flag_the_next_referral(ref, database) -> None:

@@ -329,8 +329,32 @@ def _status_after(check: FraudCheck, decision: Decision) -> CheckStatus:
     return CheckStatus.PENDING if decision.flagged else CheckStatus.CLEAR
 
 
-def check_lead(session: Session, lead: ReferralLead, stage: CheckStage) -> FraudCheck:
-    """Evaluate the lead now and store the verdict (flushes; the caller commits)."""
+def _ring_leads(session: Session, lead: ReferralLead, cycle: list[int]) -> list[ReferralLead]:
+    """The other leads along a ring: each of them is part of the same scheme."""
+    members = sorted(set(cycle))
+    phones = select(CustomerPhone.e164).where(
+        CustomerPhone.org_id == lead.org_id, CustomerPhone.customer_id.in_(members)
+    )
+    return list(
+        session.scalars(
+            select(ReferralLead).where(
+                ReferralLead.org_id == lead.org_id,
+                ReferralLead.id != lead.id,
+                ReferralLead.referrer_customer_id.in_(members),
+                or_(
+                    ReferralLead.referee_customer_id.in_(members),
+                    ReferralLead.referee_phone.in_(phones),
+                ),
+            )
+        )
+    )
+
+
+def check_lead(
+    session: Session, lead: ReferralLead, stage: CheckStage, *, cascade: bool = True
+) -> FraudCheck:
+    """Evaluate the lead now and store the verdict (flushes; the caller commits). A lead
+    that closes a ring has the ring's earlier leads checked again: they now close it too."""
     decision = evaluate(gather(session, lead, stage), thresholds_of(session, lead.org_id))
     hits = [hit.as_dict() for hit in decision.hits]
     now = utcnow()
@@ -358,6 +382,16 @@ def check_lead(session: Session, lead: ReferralLead, stage: CheckStage) -> Fraud
     check.hits = hits
     check.evaluated_at = now
     session.flush()
+    if cascade:
+        for hit in decision.hits:
+            if hit.code == "ring_cycle":
+                for other in _ring_leads(session, lead, hit.inputs["cycle"]):
+                    again = (
+                        CheckStage.CONVERTED
+                        if other.status == LeadStatus.CONVERTED
+                        else CheckStage.CREATED
+                    )
+                    check_lead(session, other, again, cascade=False)
     return check
 
 
