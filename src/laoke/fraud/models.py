@@ -25,7 +25,7 @@ class CheckStatus(StrEnum):
 
 
 CHECK_STATUS_LABELS = {
-    CheckStatus.CLEAR: N_("Clear"),
+    CheckStatus.CLEAR: N_("No concerns"),
     CheckStatus.PENDING: N_("Awaiting review"),
     CheckStatus.APPROVED: N_("Approved"),
     CheckStatus.DECLINED: N_("Declined"),
