@@ -203,14 +203,52 @@ def test_refunds_of_earlier_friends_flag_the_next_referral(ref, database) -> Non
     assert "refund_after_reward" in codes_of(check) and check.flagged
 
 
-def test_erasing_a_customer_forgets_their_devices(ref, database) -> None:
-    from laoke.fraud.hooks import scrub_devices
+def test_erasing_a_customer_forgets_devices_and_compared_details(ref, database) -> None:
+    from laoke.fraud.hooks import scrub_fraud
+    from laoke.fraud.models import FraudCheck, FraudEvaluation
 
-    referrer = ref.customer("王小美", "+8613800138000")
+    ref.program()
+    referrer = ref.customer("王小美", "+8613800138000", email="xiaomei@gmail.com")
+    lead_id = ref.staff_lead(
+        "13900139000", referrer_customer_id=referrer.id, email="xiao.mei@gmail.com"
+    )
+    assert ref.check(lead_id).hits[0]["inputs"]["email"]
     with database.unit_of_work() as s:
         s.add(CustomerDevice(org_id=referrer.org_id, customer_id=referrer.id, device_hash="d" * 64))
         s.commit()
-        scrub_devices(s, referrer.org_id, referrer.id)
+        scrub_fraud(s, referrer.org_id, referrer.id)
         s.commit()
         assert s.scalars(select(CustomerDevice)).all() == []
         assert s.get(Customer, referrer.id) is not None
+        for model in (FraudCheck, FraudEvaluation):
+            (row,) = s.scalars(select(model)).all()
+            assert [h["code"] for h in row.hits] == ["self_email"]
+            assert "email" not in row.hits[0]["inputs"]
+
+
+def test_a_hostile_device_cookie_is_replaced(client, ref) -> None:
+    ref.program()
+    referrer = ref.customer("王小美", "+8613800138000")
+    code = ref.code_of(referrer.id)
+    client.cookies.set(COOKIE, "<script>alert(1)</script>")
+    response = submit(client, code)
+    assert response.status_code == 200
+    fresh = response.cookies.get(COOKIE)
+    assert fresh and "<" not in fresh and len(fresh) >= 16
+    (lead,) = ref.leads()
+    assert lead.device_hash and "script" not in lead.device_hash
+
+
+def test_the_cookie_is_set_once_and_kept(client, ref) -> None:
+    ref.program()
+    referrer = ref.customer("王小美", "+8613800138000")
+    code = ref.code_of(referrer.id)
+    first = client.get(f"/r/{code}")
+    assert COOKIE in first.headers.get("set-cookie", "")
+    second = client.get(f"/r/{code}")  # the cached page, same browser
+    assert COOKIE not in second.headers.get("set-cookie", "")
+    submit(client, code, phone="13900139001")
+    client.cookies.clear()
+    submit(client, code, phone="13900139002")
+    one, two = ref.leads()
+    assert one.device_hash != two.device_hash

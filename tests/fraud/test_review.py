@@ -142,7 +142,7 @@ def test_the_review_page_and_a_decision_form(ref, cast, flagged, browser_of) -> 
     page = browser.get("/fraud/reviews")
     assert page.status_code == 200 and 'data-test="review-item"' in page.text
     assert 'data-status="pending"' in page.text and 'name="viewport"' in page.text
-    assert "王小美" in page.text
+    assert "王小美" in page.text and "共用邮箱" in page.text  # the input, labelled
     token = csrf_from(page.text)
     refused = browser.post(
         f"/fraud/reviews/{flagged}/decision",
@@ -202,3 +202,27 @@ def test_the_settings_page(cast, browser_of, ref) -> None:
     assert 'value="4"' in browser.get("/fraud/settings").text
     bad = browser.post("/fraud/settings", data={**data, "refund_limit": "abc"})
     assert bad.status_code == 422
+
+
+def test_the_queue_filters_by_rule_and_status_and_pages(ref, cast, api_of) -> None:
+    ref.program()
+    referrer = ref.customer("王小美", "+8613800138000")
+    for i in range(3):
+        ref.staff_lead(
+            f"1390013900{i}", referrer_customer_id=referrer.id, email=f"a{i}@yopmail.com"
+        )
+    ref.staff_lead("13900139009", referrer_customer_id=referrer.id)  # clear
+    api = api_of(cast.alice)
+    assert api.get("/api/v1/fraud/reviews").json()["total"] == 3
+    assert api.get("/api/v1/fraud/reviews?status=clear").json()["total"] == 1
+    assert api.get("/api/v1/fraud/reviews?rule=disposable_email").json()["total"] == 3
+    assert api.get("/api/v1/fraud/reviews?rule=ring_cycle").json()["total"] == 0
+    page = api.get("/api/v1/fraud/reviews?limit=2&offset=2").json()
+    assert page["total"] == 3 and len(page["items"]) == 1
+    first = api.get("/api/v1/fraud/reviews").json()["items"][0]["check"]["lead_id"]
+    api.post(
+        f"/api/v1/fraud/reviews/{first}/decision", json={"outcome": "declined", "reason": "假号"}
+    )
+    items = api.get("/api/v1/fraud/reviews").json()["items"]
+    assert [i["check"]["status"] for i in items] == ["pending", "pending", "declined"]
+    assert api.get("/api/v1/fraud/reviews?status=bogus").status_code == 422

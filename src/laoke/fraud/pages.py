@@ -17,7 +17,7 @@ from laoke.customers.phones import mask_phone
 from laoke.errors import DomainError, Invalid
 from laoke.fraud import review, settings
 from laoke.fraud.models import CHECK_STATUS_LABELS, CheckStatus
-from laoke.fraud.rules import REASONS
+from laoke.fraud.rules import INPUT_LABELS, REASONS
 from laoke.fraud.schemas import FraudSettingsFields
 from laoke.referrals.models import ATTRIBUTION_LABELS, LEAD_STATUS_LABELS
 from laoke.web.deps import CsrfProtected, PageActor, SessionDep
@@ -28,6 +28,7 @@ router = APIRouter(prefix="/fraud", include_in_schema=False, dependencies=[CsrfP
 LABELS = {
     "check_labels": CHECK_STATUS_LABELS,
     "reasons": REASONS,
+    "input_labels": INPUT_LABELS,
     "status_labels": LEAD_STATUS_LABELS,
     "attribution_labels": ATTRIBUTION_LABELS,
     "mask_phone": mask_phone,

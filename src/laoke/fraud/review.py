@@ -88,17 +88,22 @@ def list_reviews(
         query = query.where(FraudCheck.status == status)
     elif flagged_only:
         query = query.where(FraudCheck.status != CheckStatus.CLEAR)
-    rows = session.execute(
-        query.order_by(
-            case((FraudCheck.status == CheckStatus.PENDING, 0), else_=1),
-            FraudCheck.created_at.desc(),
-            FraudCheck.id.desc(),
-        )
-    ).all()
-    items = [QueueItem(check, lead) for check, lead in rows]
-    if rule:
-        # Hits are JSON; filtering by rule here keeps one query for both databases.
-        items = [i for i in items if any(h.get("code") == rule for h in i.check.hits or [])]
+    ordered = query.order_by(
+        case((FraudCheck.status == CheckStatus.PENDING, 0), else_=1),
+        FraudCheck.created_at.desc(),
+        FraudCheck.id.desc(),
+    )
+    if not rule:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(ordered.limit(limit).offset(offset)).all()
+        return [QueueItem(check, lead) for check, lead in rows], total
+    # Hits are JSON; filtering by rule here keeps one query for both databases. Only
+    # flagged checks are kept by default, so this stays a reviewer-sized list.
+    items = [
+        QueueItem(check, lead)
+        for check, lead in session.execute(ordered).all()
+        if any(h.get("code") == rule for h in check.hits or [])
+    ]
     return items[offset : offset + limit], len(items)
 
 

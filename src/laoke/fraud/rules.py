@@ -120,6 +120,30 @@ REASONS = {
     "shared_ip": N_("Same network as the referrer or their other friends (weak on its own)."),
 }
 
+# What each input of a hit is, for reviewers.
+INPUT_LABELS = {
+    "phone": N_("Shared phone"),
+    "email": N_("Shared mailbox"),
+    "device": N_("Shared device"),
+    "address_key": N_("Shared address"),
+    "matches": N_("Same person as"),
+    "same_referrer": N_("Submitted again by the same referrer"),
+    "attributed": N_("Would earn a reward"),
+    "cycle": N_("Loop of customers (ids)"),
+    "members": N_("Group members (customer ids)"),
+    "count": N_("Count in the window"),
+    "limit": N_("Allowed at most"),
+    "distinct_ips_last_hour": N_("Networks in the last hour"),
+    "other_leads": N_("Other friends on this device"),
+    "seconds": N_("Seconds from referral to payment"),
+    "limit_seconds": N_("Suspicious below (seconds)"),
+    "refunded": N_("Friends refunded"),
+    "converted": N_("Friends who bought"),
+    "domain": N_("Email domain"),
+    "referrer_network": N_("On the referrer's network"),
+    "other_leads_same_network_day": N_("Other friends on this network today"),
+}
+
 
 def _mask(value: str) -> str:
     """Enough of a phone or email for a reviewer to compare, not to contact."""

@@ -21,6 +21,7 @@ from laoke.customers.stages import LIFECYCLE_LABELS, LifecycleStage
 from laoke.errors import DomainError
 from laoke.fraud import review as fraud_review
 from laoke.fraud.models import CHECK_STATUS_LABELS
+from laoke.fraud.rules import INPUT_LABELS as FRAUD_INPUTS
 from laoke.fraud.rules import REASONS as FRAUD_REASONS
 from laoke.referrals import codes, leads, lineage, portal, programs, sharing
 from laoke.referrals.codes import link_for
@@ -168,6 +169,7 @@ def lead_detail(
         "fraud_check": fraud_review.check_of(session, actor.org_id, lead.id),
         "fraud_labels": CHECK_STATUS_LABELS,
         "fraud_reasons": FRAUD_REASONS,
+        "fraud_inputs": FRAUD_INPUTS,
     }
     return render(request, "lead_detail.html", context)
 
