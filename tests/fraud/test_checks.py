@@ -252,3 +252,23 @@ def test_the_cookie_is_set_once_and_kept(client, ref) -> None:
     submit(client, code, phone="13900139002")
     one, two = ref.leads()
     assert one.device_hash != two.device_hash
+
+
+def test_a_friend_released_by_a_lost_lead_may_be_referred_again(ref, database) -> None:
+    from laoke.referrals import leads as lead_service
+
+    ref.program()
+    first = ref.customer("王小美", "+8613800138000")
+    second = ref.customer("张大卫", "+8613800138001")
+    earlier = ref.staff_lead("13900139000", referrer_customer_id=first.id)
+    with database.unit_of_work() as s:
+        lead_service.change_status(
+            s, s.get(ReferralLead, earlier), "lost", by_id=None, reason="没兴趣"
+        )
+        s.commit()
+    again = ref.staff_lead("+86 139 0013 9000", referrer_customer_id=second.id)
+    assert ref.lead(again).attribution == "attributed"
+    assert ref.check(again).status == "clear", ref.check(again).hits
+    # The same referrer trying again after losing is still a resubmission.
+    third = ref.staff_lead("13900139000", referrer_customer_id=first.id)
+    assert "duplicate_referee" in codes_of(ref.check(third))

@@ -3,6 +3,7 @@ storing the verdict. Runs inside the transaction that created or converted the l
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -97,51 +98,59 @@ def _referee_party(session: Session, lead: ReferralLead) -> Party:
     )
 
 
-def _same_email(session: Session, column, org_col, org_id: int, key: str) -> list[int]:  # noqa: ANN001
+def _same_email(
+    session: Session, model: type[ReferralLead] | type[Customer], column: str, org_id: int, key: str
+) -> list[int]:
     """Rows whose email (any variant) has this key: same domain first, keys compared here."""
     domain = key.rsplit("@", 1)[1]
+    email = getattr(model, column)
     rows = session.execute(
-        select(column.class_.id, column)
-        .where(org_col == org_id, func.lower(column).like(f"%@{domain}"))
+        select(model.id, email)
+        .where(model.org_id == org_id, func.lower(email).like(f"%@{domain}"))
         .limit(EMAIL_SCAN)
     ).all()
-    return [row_id for row_id, email in rows if email_key(email) == key]
+    return [row_id for row_id, value in rows if email_key(value) == key]
 
 
 def _matches(session: Session, lead: ReferralLead, referee: Party) -> list[Match]:
     org_id = lead.org_id
     found: dict[tuple[str, int], Match] = {}
 
-    def note(kind: str, row_id: int, by: str, referrer_id: int | None = None) -> None:
-        same = referrer_id is not None and referrer_id == lead.referrer_customer_id
-        found.setdefault((kind, row_id), Match(kind, row_id, by, same))
-
-    def lead_rows(condition: object) -> None:
+    def other_leads(condition: object, by: str) -> None:
         rows = session.execute(
-            select(ReferralLead.id, ReferralLead.referrer_customer_id).where(
-                ReferralLead.org_id == org_id, ReferralLead.id != lead.id, condition
-            )
+            select(
+                ReferralLead.id,
+                ReferralLead.referrer_customer_id,
+                ReferralLead.status,
+                ReferralLead.attribution,
+            ).where(ReferralLead.org_id == org_id, ReferralLead.id != lead.id, condition)
         ).all()
-        for row_id, referrer_id in rows:
-            note("lead", row_id, by, referrer_id)
+        for row_id, referrer_id, status, attributed in rows:
+            same = referrer_id is not None and referrer_id == lead.referrer_customer_id
+            # Someone else's lead that lost the friend (lost, or its window ran out) leaves
+            # them free to be referred again.
+            released = status == LeadStatus.LOST or attributed == Attribution.EXPIRED
+            if same or not released:
+                found.setdefault(("lead", row_id), Match("lead", row_id, by, same))
+
+    def customers(ids: Iterable[int], by: str) -> None:
+        for customer_id in ids:
+            found.setdefault(("customer", customer_id), Match("customer", customer_id, by))
 
     for phone in sorted(referee.phones):
-        by = "phone"
-        lead_rows(ReferralLead.referee_phone == phone)
-        customers = session.scalars(
-            select(CustomerPhone.customer_id).where(
-                CustomerPhone.org_id == org_id, CustomerPhone.e164 == phone
-            )
+        other_leads(ReferralLead.referee_phone == phone, "phone")
+        customers(
+            session.scalars(
+                select(CustomerPhone.customer_id).where(
+                    CustomerPhone.org_id == org_id, CustomerPhone.e164 == phone
+                )
+            ),
+            "phone",
         )
-        for customer_id in customers:
-            note("customer", customer_id, by)
     for key in sorted(referee.emails):
-        by = "email"
-        ids = _same_email(session, ReferralLead.referee_email, ReferralLead.org_id, org_id, key)
-        if ids:
-            lead_rows(ReferralLead.id.in_(ids))
-        for customer_id in _same_email(session, Customer.email, Customer.org_id, org_id, key):
-            note("customer", customer_id, by)
+        if ids := _same_email(session, ReferralLead, "referee_email", org_id, key):
+            other_leads(ReferralLead.id.in_(ids), "email")
+        customers(_same_email(session, Customer, "email", org_id, key), "email")
     # The friend's own customer record is not a duplicate: attribution linked it (a prospect
     # it accepted, or an established customer it already refused), or the friend became it
     # on converting. Nor is the referrer (that is self-referral, its own rule).
