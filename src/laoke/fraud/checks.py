@@ -98,18 +98,31 @@ def _referee_party(session: Session, lead: ReferralLead) -> Party:
     )
 
 
-def _same_email(
-    session: Session, model: type[ReferralLead] | type[Customer], column: str, org_id: int, key: str
-) -> list[int]:
-    """Rows whose email (any variant) has this key: same domain first, keys compared here."""
+def _customers_with_email(session: Session, org_id: int, key: str) -> list[int]:
+    """Customers whose email (any variant) has this key: same domain first, keys compared
+    here. A scan of the tenant's customers on that domain, as attribution's own look-up."""
     domain = key.rsplit("@", 1)[1]
-    email = getattr(model, column)
+    pattern = f"%@{domain}"
+    email = Customer.email
+    # SQLite's LIKE ignores ASCII case already; PostgreSQL needs ILIKE.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    matching = email.like(pattern) if sqlite else email.ilike(pattern)
     rows = session.execute(
-        select(model.id, email)
-        .where(model.org_id == org_id, func.lower(email).like(f"%@{domain}"))
-        .limit(EMAIL_SCAN)
+        select(Customer.id, email).where(Customer.org_id == org_id, matching).limit(EMAIL_SCAN)
     ).all()
     return [row_id for row_id, value in rows if email_key(value) == key]
+
+
+def _leads_with_email(session: Session, lead: ReferralLead, key: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(FraudCheck.lead_id).where(
+                FraudCheck.org_id == lead.org_id,
+                FraudCheck.email_key == key,
+                FraudCheck.lead_id != lead.id,
+            )
+        )
+    )
 
 
 def _matches(session: Session, lead: ReferralLead, referee: Party) -> list[Match]:
@@ -148,9 +161,9 @@ def _matches(session: Session, lead: ReferralLead, referee: Party) -> list[Match
             "phone",
         )
     for key in sorted(referee.emails):
-        if ids := _same_email(session, ReferralLead, "referee_email", org_id, key):
+        if ids := _leads_with_email(session, lead, key):
             other_leads(ReferralLead.id.in_(ids), "email")
-        customers(_same_email(session, Customer, "email", org_id, key), "email")
+        customers(_customers_with_email(session, org_id, key), "email")
     # The friend's own customer record is not a duplicate: attribution linked it (a prospect
     # it accepted, or an established customer it already refused), or the friend became it
     # on converting. Nor is the referrer (that is self-referral, its own rule).
@@ -390,6 +403,7 @@ def check_lead(
     check.flagged = decision.flagged
     check.hits = hits
     check.evaluated_at = now
+    check.email_key = email_key(lead.referee_email)
     session.flush()
     if cascade:
         for hit in decision.hits:

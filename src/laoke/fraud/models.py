@@ -59,6 +59,7 @@ class FraudCheck(TenantRow, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("org_id", "lead_id"),
         Index("ix_fraud_checks_org_status_created", "org_id", "status", "created_at"),
+        Index("ix_fraud_checks_org_email_key", "org_id", "email_key"),
     )
 
     lead_id: Mapped[int] = mapped_column(BigId, ForeignKey("referral_leads.id", ondelete="CASCADE"))
@@ -74,6 +75,8 @@ class FraudCheck(TenantRow, Timestamps, Base):
     reviewed_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(String(500))
     household: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The referee's normalised mailbox, so that variants of it are found by index.
+    email_key: Mapped[str | None] = mapped_column(String(254))
 
 
 class FraudEvaluation(TenantRow, Base):

@@ -120,6 +120,7 @@ def upgrade() -> None:
         sa.Column("reviewed_at", laoke.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=True),
         sa.Column("household", sa.Boolean(), nullable=False),
+        sa.Column("email_key", sa.String(length=254), nullable=True),
         sa.Column("created_at", laoke.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", laoke.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -143,6 +144,9 @@ def upgrade() -> None:
     with op.batch_alter_table("fraud_checks", schema=None) as batch_op:
         batch_op.create_index(
             "ix_fraud_checks_org_status_created", ["org_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_fraud_checks_org_email_key", ["org_id", "email_key"], unique=False
         )
 
     op.create_table(
@@ -242,6 +246,7 @@ def downgrade() -> None:
 
     op.drop_table("fraud_evaluations")
     with op.batch_alter_table("fraud_checks", schema=None) as batch_op:
+        batch_op.drop_index("ix_fraud_checks_org_email_key")
         batch_op.drop_index("ix_fraud_checks_org_status_created")
 
     op.drop_table("fraud_checks")
