@@ -12,12 +12,12 @@ from laoke.fraud import review, settings
 from laoke.fraud.models import CheckStatus, FraudCheck
 from laoke.fraud.rules import REASONS
 from laoke.fraud.schemas import (
-    CheckPublic,
-    Decision,
+    FraudCheckPublic,
+    FraudReviewItem,
+    FraudReviewPage,
+    FraudRuleHit,
     FraudSettingsFields,
-    ReviewItem,
-    ReviewPage,
-    RuleHitPublic,
+    ReviewDecision,
 )
 from laoke.referrals.models import ReferralLead
 from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
@@ -25,9 +25,9 @@ from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["fraud"], dependencies=[CsrfProtected])
 
 
-def check_public(session: Session, check: FraudCheck) -> CheckPublic:
+def check_public(session: Session, check: FraudCheck) -> FraudCheckPublic:
     hits = [
-        RuleHitPublic(
+        FraudRuleHit(
             code=str(hit.get("code")),
             weight=float(hit.get("weight") or 0),
             reason=REASONS.get(str(hit.get("code")), ""),
@@ -35,7 +35,7 @@ def check_public(session: Session, check: FraudCheck) -> CheckPublic:
         )
         for hit in check.hits or []
     ]
-    return CheckPublic(
+    return FraudCheckPublic(
         lead_id=check.lead_id,
         status=check.status,
         stage=check.stage,
@@ -51,8 +51,8 @@ def check_public(session: Session, check: FraudCheck) -> CheckPublic:
     )
 
 
-def review_item(session: Session, check: FraudCheck, lead: ReferralLead) -> ReviewItem:
-    return ReviewItem(
+def review_item(session: Session, check: FraudCheck, lead: ReferralLead) -> FraudReviewItem:
+    return FraudReviewItem(
         check=check_public(session, check),
         referee_name=lead.referee_name,
         referee_phone_masked=mask_phone(lead.referee_phone) if lead.referee_phone else None,
@@ -66,7 +66,7 @@ def review_item(session: Session, check: FraudCheck, lead: ReferralLead) -> Revi
 
 @router.get(
     "/fraud/reviews",
-    response_model=ReviewPage,
+    response_model=FraudReviewPage,
     summary="Referrals the fraud rules flagged, awaiting review first",
 )
 def list_reviews(
@@ -76,29 +76,33 @@ def list_reviews(
     rule: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> ReviewPage:
+) -> FraudReviewPage:
     items, total = review.list_reviews(
         session, actor, status=status, rule=rule, limit=limit, offset=offset
     )
-    return ReviewPage(items=[review_item(session, i.check, i.lead) for i in items], total=total)
+    return FraudReviewPage(
+        items=[review_item(session, i.check, i.lead) for i in items], total=total
+    )
 
 
 @router.get(
     "/referrals/leads/{lead_id}/fraud",
-    response_model=CheckPublic,
+    response_model=FraudCheckPublic,
     summary="The fraud check of one referral lead: rules that fired and their inputs",
 )
-def lead_check(session: SessionDep, actor: ApiActor, lead_id: int) -> CheckPublic:
+def lead_check(session: SessionDep, actor: ApiActor, lead_id: int) -> FraudCheckPublic:
     _lead, check = review.check_for(session, actor, lead_id)
     return check_public(session, check)
 
 
 @router.post(
     "/fraud/reviews/{lead_id}/decision",
-    response_model=CheckPublic,
+    response_model=FraudCheckPublic,
     summary="Approve, decline (reason required) or approve as one household",
 )
-def decide(session: SessionDep, actor: ApiActor, lead_id: int, body: Decision) -> CheckPublic:
+def decide(
+    session: SessionDep, actor: ApiActor, lead_id: int, body: ReviewDecision
+) -> FraudCheckPublic:
     check = review.decide(session, actor, lead_id, body.outcome, body.reason)
     session.commit()
     return check_public(session, check)

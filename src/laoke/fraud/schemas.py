@@ -12,20 +12,20 @@ from laoke.fraud.review import Outcome
 from laoke.referrals.models import Attribution, LeadStatus
 
 
-class RuleHitPublic(BaseModel):
+class FraudRuleHit(BaseModel):
     code: str
     weight: float
     reason: str = Field(description="Why the rule fired (English; the pages translate it)")
     inputs: dict[str, Any]
 
 
-class CheckPublic(BaseModel):
+class FraudCheckPublic(BaseModel):
     lead_id: int
     status: CheckStatus
     stage: CheckStage
     score: float
     flagged: bool
-    hits: list[RuleHitPublic]
+    hits: list[FraudRuleHit]
     evaluated_at: datetime
     reviewer_id: int | None
     reviewed_at: datetime | None
@@ -36,8 +36,8 @@ class CheckPublic(BaseModel):
     )
 
 
-class ReviewItem(BaseModel):
-    check: CheckPublic
+class FraudReviewItem(BaseModel):
+    check: FraudCheckPublic
     referee_name: str
     referee_phone_masked: str | None
     referrer_customer_id: int | None
@@ -47,12 +47,12 @@ class ReviewItem(BaseModel):
     lead_created_at: datetime
 
 
-class ReviewPage(BaseModel):
-    items: list[ReviewItem]
+class FraudReviewPage(BaseModel):
+    items: list[FraudReviewItem]
     total: int
 
 
-class Decision(BaseModel):
+class ReviewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
