@@ -123,6 +123,9 @@ def test_the_api(ref, cast, flagged, api_of) -> None:
     )
     assert done.status_code == 200 and done.json()["release_block"] == "declined"
     assert api_of(cast.bob).get("/api/v1/fraud/reviews").status_code == 403
+    seen_by_viewer = api_of(cast.victor).get(f"/api/v1/referrals/leads/{flagged}/fraud").json()
+    assert seen_by_viewer["hits"][0]["code"] == "self_email"
+    assert seen_by_viewer["hits"][0]["inputs"] == {}
     settings = api.get("/api/v1/fraud/settings").json()
     assert settings["referrer_hour_limit"] == 5
     changed = api.put("/api/v1/fraud/settings", json={**settings, "referrer_hour_limit": 3})
@@ -180,6 +183,10 @@ def test_the_lead_page_shows_the_check_and_links_to_the_queue(cast, flagged, bro
     page = browser_of(cast.maggie).get(f"/referrals/leads/{flagged}")
     assert 'data-test="fraud-check"' in page.text and 'data-test="fraud-review-link"' in page.text
     assert 'href="/fraud/reviews"' in page.text  # the nav button
+    assert "xi***@gmail.com" in page.text
+    viewer = browser_of(cast.victor).get(f"/referrals/leads/{flagged}")
+    assert 'data-test="fraud-check"' in viewer.text and "@gmail.com" not in viewer.text
+    assert 'data-test="fraud-review-link"' not in viewer.text
     sales = browser_of(cast.alice).get("/referrals")
     assert 'data-test="fraud-reviews"' in sales.text
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from laoke.accounts.roles import Permission
 from laoke.customers.phones import mask_phone
 from laoke.fraud import review, settings
 from laoke.fraud.models import CheckStatus, FraudCheck
@@ -25,13 +26,13 @@ from laoke.web.deps import ApiActor, CsrfProtected, SessionDep
 router = APIRouter(prefix="/api/v1", tags=["fraud"], dependencies=[CsrfProtected])
 
 
-def check_public(session: Session, check: FraudCheck) -> FraudCheckPublic:
+def check_public(session: Session, check: FraudCheck, *, inputs: bool = True) -> FraudCheckPublic:
     hits = [
         FraudRuleHit(
             code=str(hit.get("code")),
             weight=float(hit.get("weight") or 0),
             reason=REASONS.get(str(hit.get("code")), ""),
-            inputs=hit.get("inputs") or {},
+            inputs=(hit.get("inputs") or {}) if inputs else {},
         )
         for hit in check.hits or []
     ]
@@ -92,7 +93,8 @@ def list_reviews(
 )
 def lead_check(session: SessionDep, actor: ApiActor, lead_id: int) -> FraudCheckPublic:
     _lead, check = review.check_for(session, actor, lead_id)
-    return check_public(session, check)
+    # What was compared (phones, mailboxes, addresses) is for reviewers only.
+    return check_public(session, check, inputs=actor.can(Permission.REVIEW_REWARDS))
 
 
 @router.post(
