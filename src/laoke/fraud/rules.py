@@ -194,7 +194,7 @@ def _path(edges: Iterable[tuple[int, int]], start: int, goal: int) -> list[int] 
             return path
         if len(path) > MAX_RING_DEPTH:
             continue
-        for nxt in out.get(node, ()):
+        for nxt in sorted(out.get(node, ())):
             if nxt not in seen:
                 seen[nxt] = [*path, nxt]
                 queue.append(nxt)
