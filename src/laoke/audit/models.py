@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     REWARD_ISSUED = "reward_issued"
     REWARD_PAID_OUT = "reward_paid_out"
     REWARD_REVERSED = "reward_reversed"
+    FRAUD_REVIEWED = "fraud_reviewed"
 
 
 AUDIT_ACTION_LABELS = {
@@ -49,6 +50,7 @@ AUDIT_ACTION_LABELS = {
     AuditAction.REWARD_ISSUED: N_("Reward issued by hand"),
     AuditAction.REWARD_PAID_OUT: N_("Reward paid out or handed over"),
     AuditAction.REWARD_REVERSED: N_("Reward reversed by hand"),
+    AuditAction.FRAUD_REVIEWED: N_("Referral reviewed for fraud"),
 }
 
 

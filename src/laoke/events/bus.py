@@ -13,6 +13,7 @@ decimal yuan):
 - order.created / order.refunded / order.cancelled — {"order_id", "customer_id", "amount", "status", "ordered_at"}
 - contact.logged — {"contact_id", "customer_id", "channel"}
 - lead.created / lead.status_changed — {"lead_id", "referrer_id", "status", "previous_status"}
+- fraud.reviewed — {"lead_id", "outcome": "approved" | "declined", "reason"}
 - reward.issued / reward.released / reward.reversed — {"reward_id", "customer_id", "kind", "amount"}
 """
 

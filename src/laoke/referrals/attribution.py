@@ -64,6 +64,7 @@ class Origin:
     source: LeadSource
     ip_hash: str | None = None
     user_agent_hash: str | None = None
+    device_hash: str | None = None
     created_by_id: int | None = None
     owner_id: int | None = None
     notes: str | None = None
@@ -222,6 +223,7 @@ def attribute(
         source=origin.source,
         ip_hash=origin.ip_hash,
         user_agent_hash=origin.user_agent_hash,
+        device_hash=origin.device_hash,
         created_by_id=origin.created_by_id,
         created_at=now,
     )

@@ -196,6 +196,7 @@ class ReferralLead(TenantRow, Timestamps, Base):
         Index("ix_referral_leads_org_created", "org_id", "created_at"),
         Index("ix_referral_leads_org_code_created", "org_id", "invite_code_id", "created_at"),
         Index("ix_referral_leads_org_ip_created", "org_id", "ip_hash", "created_at"),
+        Index("ix_referral_leads_org_device", "org_id", "device_hash"),
     )
 
     program_id: Mapped[int | None] = mapped_column(
@@ -234,6 +235,8 @@ class ReferralLead(TenantRow, Timestamps, Base):
     source: Mapped[LeadSource] = mapped_column(String(16), default=LeadSource.LANDING)
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     user_agent_hash: Mapped[str | None] = mapped_column(String(64))
+    # Keyed hash of the browser's long-lived `lk_dev` cookie (fraud: shared devices).
+    device_hash: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -19,6 +19,10 @@ from laoke.customers.phones import mask_phone
 from laoke.customers.service import get_customer_for
 from laoke.customers.stages import LIFECYCLE_LABELS, LifecycleStage
 from laoke.errors import DomainError
+from laoke.fraud import review as fraud_review
+from laoke.fraud.models import CHECK_STATUS_LABELS
+from laoke.fraud.rules import INPUT_LABELS as FRAUD_INPUTS
+from laoke.fraud.rules import REASONS as FRAUD_REASONS
 from laoke.referrals import codes, leads, lineage, portal, programs, sharing
 from laoke.referrals.codes import link_for
 from laoke.referrals.models import (
@@ -162,6 +166,10 @@ def lead_detail(
         "staff": list_staff(session, actor) if actor.can(Permission.SEE_ALL_CUSTOMERS) else [],
         "can_edit": actor.can(Permission.EDIT_CUSTOMERS),
         "error": error,
+        "fraud_check": fraud_review.check_of(session, actor.org_id, lead.id),
+        "fraud_labels": CHECK_STATUS_LABELS,
+        "fraud_reasons": FRAUD_REASONS,
+        "fraud_inputs": FRAUD_INPUTS,
     }
     return render(request, "lead_detail.html", context)
 

@@ -16,6 +16,7 @@ from laoke.accounts import tokens
 from laoke.config import Settings
 from laoke.db import Database, utcnow
 from laoke.errors import N_, DomainError
+from laoke.fraud import devices
 from laoke.referrals import landing, leads, media, portal, sharing
 from laoke.referrals.attribution import Origin, Referrer, attribute, clean_referee
 from laoke.referrals.codes import link_for, resolve
@@ -123,8 +124,12 @@ async def landing_page(request: Request, code: str) -> HTMLResponse:
     if html is None:
         response = _landing(request, invitation)
         cache.put_page(invitation.code, language, bytes(response.body).decode())
-        return response
-    return HTMLResponse(html)
+    else:
+        response = HTMLResponse(html)
+    device, new = devices.device_id(request)
+    if new:
+        devices.remember(response, request, device)
+    return response
 
 
 @router.post("/r/{code}")
@@ -141,8 +146,12 @@ def submit_lead(
     database: Database = request.app.state.database
     # SQLite takes one writer at a time: queue submissions here, in order, rather than in
     # SQLite's busy handler, which polls with sleeps and starves some under load.
+    device, new = devices.device_id(request)
     with _sqlite_writer if database.is_sqlite else contextlib.nullcontext():
-        return _submit(request, session, settings, code, name, phone, consent, website)
+        response = _submit(request, session, settings, code, name, phone, consent, website, device)
+    if new:
+        devices.remember(response, request, device)
+    return response
 
 
 def _submit(
@@ -154,6 +163,7 @@ def _submit(
     phone: str,
     consent: str,
     website: str,
+    device: str,
 ) -> HTMLResponse:
     row = resolve(session, code)
     customer, user = landing.holder_of(session, row) if row else (None, None)
@@ -185,6 +195,7 @@ def _submit(
         LeadSource.LANDING,
         ip_hash=_hash(settings, "ip", ip),
         user_agent_hash=_hash(settings, "ua", request.headers.get("user-agent", "")[:500]),
+        device_hash=devices.device_hash(settings, device),
     )
     program = session.get(ReferralProgram, invitation.program.id) if invitation.program else None
     lead = attribute(session, referrer, program, referee, origin)
@@ -253,6 +264,10 @@ def referrer_portal(
         )
     row, customer = found
     row.last_used_at = utcnow()
+    device, new = devices.device_id(request)
+    hashed = devices.device_hash(settings, device)
+    ip_hash = _hash(settings, "ip", client_ip(request))
+    devices.record_customer_device(session, customer.org_id, customer.id, hashed, ip_hash)
     view = portal.view(session, customer)
     session.commit()
     org = session.get(Org, customer.org_id)
@@ -267,4 +282,6 @@ def referrer_portal(
     response = render(request, "portal.html", context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
+    if new:
+        devices.remember(response, request, device)
     return response

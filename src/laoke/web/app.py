@@ -36,6 +36,8 @@ def _routers() -> list[APIRouter]:
     from laoke.engagement import cadence_pages, contact_api, contact_pages, today_api, today_pages
     from laoke.engagement import rules_api as engagement_rules_api
     from laoke.engagement import rules_pages as engagement_rules_pages
+    from laoke.fraud import api as fraud_api
+    from laoke.fraud import pages as fraud_pages
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -71,6 +73,8 @@ def _routers() -> list[APIRouter]:
         referrals_api.router,
         engagement_rules_pages.router,
         engagement_rules_api.router,
+        fraud_pages.router,
+        fraud_api.router,
     ]
 
 
