@@ -6,7 +6,7 @@ Importing the package installs its event subscribers — after the referral doma
 converting order has converted its lead first) and the fraud checks' (a lead is checked
 before it earns anything) — and its merge hook."""
 
-import laoke.fraud  # noqa: F401
+import laoke.fraud
 import laoke.referrals  # noqa: F401
 from laoke.rewards import hooks as _hooks
 
