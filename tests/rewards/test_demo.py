@@ -12,7 +12,7 @@ def test_the_demo_has_rewards_in_every_state_and_a_ledger_that_verifies(demo_ten
     org = demo_tenant.org
     with demo_tenant.database.unit_of_work(write=False) as s:
         states = set(s.scalars(select(Reward.status).distinct()))
-        assert {"held", "released", "redeemed", "reversed", "expired"} <= states
+        assert {"held", "in_review", "released", "redeemed", "reversed", "expired"} <= states
         kinds = set(s.scalars(select(Reward.kind).distinct()))
         assert {"points", "coupon", "cash", "gift", "privilege", "honour", "commission"} <= kinds
         operations = set(s.scalars(select(LedgerEntry.operation).distinct()))

@@ -123,6 +123,9 @@ def _first_order(session: Session, ctx: DemoContext, lead: ReferralLead) -> None
         session, ctx, lead.referee_name, lead.referee_phone or "", lead.owner_id
     )
     amount = Decimal(ctx.rng.choice((298, 398, 468, 588, 680, 880, 1280)))
+    # Friends buy days after they were referred (the real dates are set by `_backdate`).
+    lead.created_at = utcnow() - timedelta(days=3)
+    session.flush()
     order = create_order(
         session,
         ctx.actor("owner@demo.laoke.local"),

@@ -18,6 +18,8 @@ from laoke.customers.phones import national_digits
 from laoke.customers.stages import LifecycleStage
 from laoke.db import utcnow
 from laoke.demo.people import chinese_name, mobile_number
+from laoke.fraud.review import decide
+from laoke.fraud.schemas import Outcome
 from laoke.messaging.compose import Text
 from laoke.messaging.templates_service import Draft, save_template
 from laoke.orders.models import Order, OrderStatus
@@ -199,17 +201,23 @@ def _refer_and_buy(
     program: ReferralProgram,
     amount: Decimal,
     days_ago: int,
+    *,
+    instant: bool = False,
 ) -> ReferralLead:
-    """A friend referred `days_ago` days ago who bought at once: the real path end to end."""
+    """A friend referred two days before buying, `days_ago` days ago: the real path end to
+    end. `instant` buys the moment the referral is entered, which the fraud rules flag."""
     name, phone = chinese_name(ctx.rng, "female"), "+86" + mobile_number(ctx.rng)
     lead = attribute(
         session,
         Referrer(ctx.org.id, customer=referrer),
         program,
         Referee(name, phone, None, consent=True),
-        Origin(LeadSource.STAFF, owner_id=referrer.owner_id),
+        Origin(LeadSource.LANDING if instant else LeadSource.STAFF, owner_id=referrer.owner_id),
     )
     leads.record_new(session, lead, None)
+    at = utcnow() - timedelta(days=days_ago)
+    if not instant:
+        lead.created_at = at - timedelta(days=2)
     friend = Customer(
         org_id=ctx.org.id,
         name=name,
@@ -234,12 +242,31 @@ def _refer_and_buy(
         ctx.actor(OWNER),
         OrderCreate(customer_id=friend.id, amount=amount, channel="到店", notes="朋友推荐首单"),
     )
-    at = utcnow() - timedelta(days=days_ago)
     order.ordered_at = order.created_at = at
     session.refresh(lead)
-    lead.created_at = at - timedelta(hours=3)
+    if instant:
+        lead.created_at = at
     lead.converted_at = lead.status_changed_at = at
     return lead
+
+
+def _suspicious(session: Session, ctx: DemoContext, regulars: list[Customer]) -> None:
+    """Three friends who "bought" the moment they were entered wait in the review queue;
+    a manager already declined a fourth, so its rewards were taken back."""
+    everyday = _program(session, ctx.org.id, "老带新 · 一起美")
+    flagged = [
+        _refer_and_buy(session, ctx, referrer, everyday, Decimal(298), days_ago=12, instant=True)
+        for referrer in regulars[:4]
+    ]
+    _age_holds(session, ctx.org.id)
+    release_due(session, ctx.org.id)
+    decide(
+        session,
+        ctx.actor(MANAGER),
+        flagged[-1].id,
+        Outcome.DECLINED,
+        "同一人两个号码，首单当场退款，确认是刷单",
+    )
 
 
 def _age_holds(session: Session, org_id: int) -> None:
@@ -419,6 +446,8 @@ def seed_rewards(session: Session, ctx: DemoContext) -> None:
             )
     _age_holds(session, org_id)
     release_due(session, org_id, utcnow() - timedelta(hours=1))
+    if len(regulars) >= 8:
+        _suspicious(session, ctx, regulars)
     _use_rewards(session, ctx)
     _refund_some(session, ctx)
     _expire_some(session, ctx)
