@@ -216,8 +216,8 @@ def _refer_and_buy(
     )
     leads.record_new(session, lead, None)
     at = utcnow() - timedelta(days=days_ago)
-    if not instant:
-        lead.created_at = at - timedelta(days=2)
+    if not instant:  # referred two days before coming in (dated back below)
+        lead.created_at = utcnow() - timedelta(days=2)
     friend = Customer(
         org_id=ctx.org.id,
         name=name,
@@ -244,8 +244,7 @@ def _refer_and_buy(
     )
     order.ordered_at = order.created_at = at
     session.refresh(lead)
-    if instant:
-        lead.created_at = at
+    lead.created_at = at if instant else at - timedelta(days=2)
     lead.converted_at = lead.status_changed_at = at
     return lead
 
