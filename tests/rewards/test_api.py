@@ -162,11 +162,16 @@ def test_a_salesperson_lists_only_their_customers_rewards(rw, cast, api_of) -> N
 def test_payout_hand_over_and_reverse(rw, cast, api_of) -> None:
     wang = rw.customer()
     cash = give(rw, wang.id, "cash", kind=RewardKind.CASH, amount=Decimal(30), hold_days=0)
-    gift = give(rw, wang.id, "gift", kind=RewardKind.GIFT, amount=Decimal(10), label="伞", hold_days=0)
+    gift = give(
+        rw, wang.id, "gift", kind=RewardKind.GIFT, amount=Decimal(10), label="伞", hold_days=0
+    )
     points = rw.issue(wang.id, 100, key="p").id
     api = api_of(cast.maggie)
     assert api.post(f"/api/v1/rewards/{cash}/payout", json={"reference": ""}).status_code == 422
-    assert api_of(cast.bob).post(f"/api/v1/rewards/{cash}/payout", json={"reference": "x"}).status_code == 403
+    assert (
+        api_of(cast.bob).post(f"/api/v1/rewards/{cash}/payout", json={"reference": "x"}).status_code
+        == 403
+    )
     paid = api.post(f"/api/v1/rewards/{cash}/payout", json={"reference": "WX-123"})
     assert paid.status_code == 200 and paid.json()["status"] == "redeemed"
     assert paid.json()["reference"] == "WX-123"
@@ -286,7 +291,9 @@ def test_a_busy_database_ends_as_409_busy_retry_never_500(rw, cast, api_of, monk
     assert len(calls) == busy.ATTEMPTS
 
 
-def test_a_racing_insert_of_the_same_key_is_retried_into_a_replay(rw, cast, api_of, monkeypatch) -> None:
+def test_a_racing_insert_of_the_same_key_is_retried_into_a_replay(
+    rw, cast, api_of, monkeypatch
+) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from laoke.rewards import api as rewards_api
@@ -301,7 +308,9 @@ def test_a_racing_insert_of_the_same_key_is_retried_into_a_replay(rw, cast, api_
             real(*args, **kwargs)  # another request's insert won the race
             args[0].commit()
             raise IntegrityError(
-                "INSERT", {}, Exception("UNIQUE constraint failed: rewards.org_id, rewards.idempotency_key")
+                "INSERT",
+                {},
+                Exception("UNIQUE constraint failed: rewards.org_id, rewards.idempotency_key"),
             )
         return real(*args, **kwargs)
 

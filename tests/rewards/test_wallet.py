@@ -107,7 +107,15 @@ def test_coupons_cash_gifts_privileges_titles_are_listed(rw: Rewards) -> None:
     give(rw, wang.id, "cash-held", kind=RewardKind.CASH, amount=Decimal(10))
     give(rw, wang.id, "gift", kind=RewardKind.GIFT, amount=Decimal(50), label="护手霜", hold_days=0)
     give(rw, wang.id, "vip", kind=RewardKind.PRIVILEGE, amount=Decimal(0), label="VIP", hold_days=0)
-    give(rw, wang.id, "title", kind=RewardKind.HONOUR, amount=Decimal(0), label="推荐达人", hold_days=0)
+    give(
+        rw,
+        wang.id,
+        "title",
+        kind=RewardKind.HONOUR,
+        amount=Decimal(0),
+        label="推荐达人",
+        hold_days=0,
+    )
     found = wallet(rw, wang.id)
     assert [(c.value, c.min_spend, c.usable) for c in found.coupons] == [
         (Decimal(20), Decimal(200), True)
@@ -162,7 +170,9 @@ def test_the_ladder_tier_and_the_next_threshold(rw: Rewards) -> None:
                 RewardTier(org_id=rw.cast.acme.id, program_id=program, threshold=3, title="银牌"),
             ]
         )
-        s.add(Agent(org_id=rw.cast.acme.id, customer_id=referrer.id, commission_rate=Decimal("0.05")))
+        s.add(
+            Agent(org_id=rw.cast.acme.id, customer_id=referrer.id, commission_rate=Decimal("0.05"))
+        )
         s.commit()
     lead = rw.refer(referrer.id, "小张", "+8613700137000", program)
     friend = rw.lead(lead).referee_customer_id

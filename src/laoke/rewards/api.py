@@ -34,12 +34,12 @@ from laoke.rewards.schemas import (
     RedemptionIn,
     RedemptionOut,
     ReferralOut,
+    ReverseIn,
     RewardCoupon,
     RewardDetailOut,
     RewardIssue,
     RewardOut,
     RewardPageOut,
-    ReverseIn,
     WalletCash,
     WalletCoupon,
     WalletLadder,
@@ -276,7 +276,9 @@ def _check_program(session: Session, actor: Actor, program_id: int | None) -> No
     response_model=RewardDetailOut,
     summary="Record that a cash reward or commission was paid out, with its reference",
 )
-def pay_out(session: SessionDep, actor: ApiActor, reward_id: int, body: PayoutIn) -> RewardDetailOut:
+def pay_out(
+    session: SessionDep, actor: ApiActor, reward_id: int, body: PayoutIn
+) -> RewardDetailOut:
     def work() -> Reward:
         browse.get_reward_for(session, actor, reward_id)
         return payouts.pay_out(session, actor, reward_id, body.reference)

@@ -116,9 +116,9 @@ def list_rewards(
 def status_counts(session: Session, actor: Actor, filters: RewardFilters) -> dict[str, int]:
     """How many rewards per status, under every filter but the status itself."""
     without_status = RewardFilters(None, filters.kind, filters.customer_id, filters.program_id)
-    query = _filtered(
-        actor, select(Reward.status, func.count(Reward.id)), without_status
-    ).group_by(Reward.status)
+    query = _filtered(actor, select(Reward.status, func.count(Reward.id)), without_status).group_by(
+        Reward.status
+    )
     found = {str(status): int(count) for status, count in session.execute(query)}
     return {str(status): found.get(str(status), 0) for status in RewardStatus}
 
@@ -178,9 +178,7 @@ def customer_names(session: Session, org_id: int, ids: Iterable[int | None]) -> 
     if not wanted:
         return {}
     rows = session.execute(
-        select(Customer.id, Customer.name).where(
-            Customer.org_id == org_id, Customer.id.in_(wanted)
-        )
+        select(Customer.id, Customer.name).where(Customer.org_id == org_id, Customer.id.in_(wanted))
     )
     return {row.id: row.name for row in rows}
 
@@ -205,9 +203,7 @@ def _month_keys(today: date, months: int) -> list[str]:
     return list(reversed(keys))
 
 
-def monthly_value(
-    session: Session, actor: Actor, now: datetime, months: int = 6
-) -> MonthlyValue:
+def monthly_value(session: Session, actor: Actor, now: datetime, months: int = 6) -> MonthlyValue:
     """Yuan issued, redeemed (points and coupons used on orders, cash paid out, gifts handed
     over) and reversed per month in the tenant's time, for the last `months` months."""
     zone = ZoneInfo(timezone_of(session, actor.org_id))
@@ -297,7 +293,7 @@ def describe_account(
     *,
     reveal: bool = True,
 ) -> str:
-    """"王小美 · Points · available", "Business · Cash · issued by the business"."""
+    """ "王小美 · Points · available", "Business · Cash · issued by the business"."""
     if account is None:
         return "?"
     if account.customer_id is None:

@@ -77,8 +77,7 @@ def _describer(request: Request, session: Session, rewards: list[Reward]) -> dic
     gettext = translations(getattr(request.state, "language", "zh_CN")).gettext
     coupons = browse.coupons_of(session, rewards)
     return {
-        r.id: describe(r, gettext, coupons[r.id].kind if r.id in coupons else None)
-        for r in rewards
+        r.id: describe(r, gettext, coupons[r.id].kind if r.id in coupons else None) for r in rewards
     }
 
 
