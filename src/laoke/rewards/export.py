@@ -141,7 +141,7 @@ def write_ledger(session: Session, actor: Actor, path: Path) -> dict[str, Any]:
                 float(account.balance),
             ]
         )
-    chain = _sheet(workbook, "Chain", [gettext(N_("Item")), gettext(N_("Value"))], [28, 70])
+    chain = _sheet(workbook, "Chain", [gettext(N_("Check")), gettext(N_("Result"))], [28, 70])
     verdict = gettext(N_("Intact")) if result.ok else gettext(N_("Broken"))
     rows: list[tuple[str, Any]] = [
         (N_("Made at"), utcnow().astimezone(_zone(zone)).strftime("%Y-%m-%d %H:%M:%S")),
