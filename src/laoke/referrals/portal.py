@@ -8,6 +8,7 @@ customer at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -100,6 +101,9 @@ class PortalView:
     code: InviteCode | None
     programs: list[ReferralProgram]
     friends: list[FriendView]
+    # The customer's reward wallet (`laoke.rewards.wallet.Wallet`): points, coupons, cash
+    # owed, titles and the ladder.
+    wallet: Any = None
 
 
 def view(session: Session, customer: Customer) -> PortalView:
@@ -141,4 +145,7 @@ def view(session: Session, customer: Customer) -> PortalView:
         )
         for lead in leads
     ]
-    return PortalView(customer, code, shareable, friends)
+    from laoke.rewards.wallet import wallet_of
+
+    wallet = wallet_of(session, customer.org_id, customer.id)
+    return PortalView(customer, code, shareable, friends, wallet)

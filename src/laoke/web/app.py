@@ -48,6 +48,8 @@ def _routers() -> list[APIRouter]:
     from laoke.referrals import api as referrals_api
     from laoke.referrals import pages as referrals_pages
     from laoke.referrals import public as referrals_public
+    from laoke.rewards import api as rewards_api
+    from laoke.rewards import pages as rewards_pages
 
     return [
         # First: the public landing page is the hottest path, and routes match in order.
@@ -71,6 +73,8 @@ def _routers() -> list[APIRouter]:
         orders_api.router,
         referrals_pages.router,
         referrals_api.router,
+        rewards_pages.router,
+        rewards_api.router,
         engagement_rules_pages.router,
         engagement_rules_api.router,
         fraud_pages.router,
