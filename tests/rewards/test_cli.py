@@ -64,3 +64,16 @@ def test_verify_names_the_first_edited_entry(shop: Database) -> None:
 def test_unknown_tenant_is_a_clear_error() -> None:
     result = runner.invoke(app, ["ledger", "verify", "--org", "nobody"])
     assert result.exit_code == 1
+
+
+def test_export_writes_a_workbook_whose_chain_sheet_says_ok(shop: Database, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    target = tmp_path / "ledger.xlsx"
+    result = runner.invoke(app, ["ledger", "export", str(target), "--org", "shop"])
+    assert result.exit_code == 0, result.output
+    assert "6 entries" in result.output
+    workbook = load_workbook(target, read_only=True)
+    assert len(workbook.sheetnames) == 3
+    refused = runner.invoke(app, ["ledger", "export", str(tmp_path / "x.csv"), "--org", "shop"])
+    assert refused.exit_code == 1
