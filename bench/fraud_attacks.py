@@ -812,6 +812,12 @@ def markdown(report: Report) -> str:
         "entries that pay at the counter within minutes; 3% of converting orders refunded; "
         "0.2% of online friends who genuinely pay within three minutes.",
         "",
+        "The blind spot is kept in the set on purpose: a referrer who signs up a second SIM "
+        "from a fresh browser on mobile data shares nothing the rules can compare; only a "
+        "check of the friend in person catches that. Multi-referral attacks (bursts, leaked "
+        "codes, slow burns) are caught once a limit is passed, so their first referrals stay "
+        "unflagged; a closed ring holds every referral in it.",
+        "",
     ]
     return "\n".join(lines)
 
