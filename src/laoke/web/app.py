@@ -46,6 +46,8 @@ def _routers() -> list[APIRouter]:
     from laoke.referrals import api as referrals_api
     from laoke.referrals import pages as referrals_pages
     from laoke.referrals import public as referrals_public
+    from laoke.rewards import rules_api as rewards_rules_api
+    from laoke.rewards import rules_pages as rewards_rules_pages
 
     return [
         # First: the public landing page is the hottest path, and routes match in order.
@@ -71,6 +73,8 @@ def _routers() -> list[APIRouter]:
         referrals_api.router,
         engagement_rules_pages.router,
         engagement_rules_api.router,
+        rewards_rules_pages.router,
+        rewards_rules_api.router,
     ]
 
 
