@@ -24,7 +24,6 @@ from laoke.referrals.models import ReferralProgram
 from laoke.referrals.programs import get_program
 from laoke.rewards.describe import describe
 from laoke.rewards.models import (
-    BENEFICIARY_LABELS,
     LIVE_STATUSES,
     Beneficiary,
     CouponKind,
@@ -587,6 +586,11 @@ WHEN = {
     RewardTrigger.PURCHASE_AT_LEAST: N_("After the friend buys for ¥%(amount)s or more"),
     RewardTrigger.TIER: N_("On reaching the tier"),
 }
+# Mid-sentence forms of `BENEFICIARY_LABELS`.
+WHO = {
+    Beneficiary.REFERRER: N_("the referrer"),
+    Beneficiary.REFEREE: N_("the referred friend"),
+}
 
 
 def _number(value: Decimal | None) -> str:
@@ -608,7 +612,7 @@ def reward_words(rule: RewardRule, gettext: Callable[[str], str]) -> str:
 def describe_rule(rule: RewardRule, gettext: Callable[[str], str]) -> str:
     """The rule in one line: "被推荐人首单后 推荐人得 500 积分，每月最多 5 次"."""
     when = gettext(WHEN[RewardTrigger(rule.trigger)]) % {"amount": _number(rule.min_amount)}
-    who = gettext(BENEFICIARY_LABELS[Beneficiary(rule.beneficiary)])
+    who = gettext(WHO[Beneficiary(rule.beneficiary)])
     text = gettext(N_("%(when)s, %(who)s gets %(what)s")) % {
         "when": when,
         "who": who,
