@@ -141,7 +141,7 @@ def test_invalid_rules_are_refused_naming_the_field(rw: Rewards, fields: dict, f
 
 @pytest.mark.parametrize("amount", [Decimal("NaN"), Decimal("Infinity"), "abc", "1..2"])
 def test_not_a_number_is_refused_by_the_check_itself(amount: Any) -> None:
-    values = {name: None for name in rules.RULE_FIELDS}
+    values: dict[str, Any] = dict.fromkeys(rules.RULE_FIELDS)
     values.update(beneficiary="referrer", trigger="lead", kind="cash", amount=amount)
     with pytest.raises(Invalid) as refused:
         rules.check_rule(values, for_tier=False)
