@@ -35,7 +35,10 @@ def test_the_program_page_links_here_and_shows_fields_per_kind(
     assert (
         f'href="/rewards/programs/{program}"' in browser.get(f"/referrals/programs/{program}").text
     )
-    assert f'href="/rewards/programs/{program}"' in browser.get("/referrals/programs").text
+    listing = browser.get("/referrals/programs").text
+    assert (
+        f'href="/rewards/programs/{program}"' in listing and 'href="/settings/rewards"' in listing
+    )
     page = browser.get(f"/rewards/programs/{program}")
     assert page.status_code == 200
     assert 'name="amount"' in page.text and 'name="coupon_kind"' not in page.text
