@@ -308,3 +308,13 @@ def test_the_ladder_grants_each_tier_once_and_the_top_makes_an_agent(
     assert [(c.amount, c.order_id) for c in commission] == [(Decimal(100), order_id)]
     assert titles().count("铜牌推荐官") == 1  # a later order grants nothing twice
     assert rw.verify().ok
+    # Removing tiers keeps what was granted: rewards, titles and the agent.
+    granted = len(rw.rewards(wang.id))
+    for tier_id in tiers.values():
+        assert api.delete(f"/api/v1/reward-tiers/{tier_id}").status_code == 204
+    assert len(rw.rewards(wang.id)) == granted
+    assert all(r.tier_id is None for r in rw.rewards(wang.id))
+    with rw.database.unit_of_work(write=False) as s:
+        agent = s.query(Agent).filter_by(customer_id=wang.id).one()
+        assert (agent.active, agent.tier_id) == (True, None)
+    assert rw.verify().ok

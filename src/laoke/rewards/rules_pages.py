@@ -456,7 +456,7 @@ def _tier_data(values: dict[str, str]) -> dict[str, Any]:
         raise Invalid(N_("This value is required."), code="required", field="threshold")
     return {
         "threshold": threshold,
-        "title": values["title"][:60] if len(values["title"]) <= 60 else values["title"],
+        "title": values["title"],
         "makes_agent": bool(values["makes_agent"]),
         "commission_rate": _optional_decimal(values["commission_rate"], "commission_rate"),
     }
