@@ -318,3 +318,16 @@ def test_the_ladder_grants_each_tier_once_and_the_top_makes_an_agent(
         agent = s.query(Agent).filter_by(customer_id=wang.id).one()
         assert (agent.active, agent.tier_id) == (True, None)
     assert rw.verify().ok
+
+
+def test_an_old_rule_that_no_longer_passes_the_checks_can_still_be_stopped(
+    rw: Rewards, cast: Cast, api_of
+) -> None:
+    program = rw.program()
+    odd = rw.rule(program, kind="honour", amount=Decimal(0), label="")
+    api = api_of(cast.alice)
+    assert (
+        api.patch(f"/api/v1/reward-rules/{odd}", json={"active": False}).json()["active"] is False
+    )
+    refused = api.patch(f"/api/v1/reward-rules/{odd}", json={"active": True, "hold_days": 3})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "label"

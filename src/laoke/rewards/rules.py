@@ -317,26 +317,32 @@ def update_rule(session: Session, actor: Actor, rule_id: int, data: RuleUpdate) 
     for required in ("beneficiary", "trigger", "kind", "amount", "active"):
         if required in changes and changes[required] is None:
             raise Invalid(N_("This value is required."), code="required", field=required)
-    values = {name: getattr(rule, name) for name in RULE_FIELDS}
-    values.update({k: v for k, v in changes.items() if k in RULE_FIELDS})
-    if "label" in values and values["label"] is None:
-        values["label"] = ""
-    checked = check_rule(values, for_tier=rule.tier_id is not None)
-    for name, value in checked.items():
-        setattr(rule, name, value)
+    if any(name in changes for name in RULE_FIELDS):
+        values = {name: getattr(rule, name) for name in RULE_FIELDS}
+        values.update({k: v for k, v in changes.items() if k in RULE_FIELDS})
+        if values["label"] is None:
+            values["label"] = ""
+        checked = check_rule(values, for_tier=rule.tier_id is not None)
+        for name, value in checked.items():
+            setattr(rule, name, value)
     if "active" in changes:
         rule.active = bool(changes["active"])
     session.flush()
     return rule
 
 
-def deactivate_rule(session: Session, actor: Actor, rule_id: int) -> RewardRule:
-    """Stop a rule paying out. Rules are never deleted: issued rewards point at them."""
+def set_rule_active(session: Session, actor: Actor, rule_id: int, active: bool) -> RewardRule:
+    """Stop a rule paying out, or start it again. Rules are never deleted: issued rewards
+    point at them."""
     actor.require(Permission.MANAGE_SETTINGS)
     rule = get_rule(session, actor, rule_id)
-    rule.active = False
+    rule.active = active
     session.flush()
     return rule
+
+
+def deactivate_rule(session: Session, actor: Actor, rule_id: int) -> RewardRule:
+    return set_rule_active(session, actor, rule_id, False)
 
 
 # --- the ladder ---------------------------------------------------------------------------

@@ -420,8 +420,7 @@ async def save_rule(
 
 
 def _set_active(session: Session, actor: Actor, rule_id: int, active: bool) -> Response:
-    actor.require(Permission.MANAGE_SETTINGS)
-    rule = rules.update_rule(session, actor, rule_id, RuleUpdate(active=active))
+    rule = rules.set_rule_active(session, actor, rule_id, active)
     session.commit()
     if rule.tier_id is not None:
         return RedirectResponse(f"/rewards/tiers/{rule.tier_id}?notice=saved", status_code=303)
