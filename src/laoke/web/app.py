@@ -50,6 +50,8 @@ def _routers() -> list[APIRouter]:
     from laoke.referrals import public as referrals_public
     from laoke.rewards import api as rewards_api
     from laoke.rewards import pages as rewards_pages
+    from laoke.rewards import rules_api as rewards_rules_api
+    from laoke.rewards import rules_pages as rewards_rules_pages
 
     return [
         # First: the public landing page is the hottest path, and routes match in order.
@@ -77,6 +79,8 @@ def _routers() -> list[APIRouter]:
         rewards_api.router,
         engagement_rules_pages.router,
         engagement_rules_api.router,
+        rewards_rules_pages.router,
+        rewards_rules_api.router,
         fraud_pages.router,
         fraud_api.router,
     ]
