@@ -6,6 +6,7 @@ from laoke.customers import models as customers_models
 from laoke.db import Base
 from laoke.engagement import models as engagement_models
 from laoke.events import models as events_models
+from laoke.group_deals import models as group_deals_models
 from laoke.imports import models as imports_models
 from laoke.insights import models as insights_models
 from laoke.messaging import models as messaging_models
@@ -22,6 +23,7 @@ __all__ = [
     "customers_models",
     "engagement_models",
     "events_models",
+    "group_deals_models",
     "imports_models",
     "insights_models",
     "messaging_models",

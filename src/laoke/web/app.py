@@ -36,6 +36,9 @@ def _routers() -> list[APIRouter]:
     from laoke.engagement import cadence_pages, contact_api, contact_pages, today_api, today_pages
     from laoke.engagement import rules_api as engagement_rules_api
     from laoke.engagement import rules_pages as engagement_rules_pages
+    from laoke.group_deals import api as group_deals_api
+    from laoke.group_deals import pages as group_deals_pages
+    from laoke.group_deals import public as group_deals_public
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -71,6 +74,9 @@ def _routers() -> list[APIRouter]:
         referrals_api.router,
         engagement_rules_pages.router,
         engagement_rules_api.router,
+        group_deals_public.router,
+        group_deals_pages.router,
+        group_deals_api.router,
     ]
 
 
