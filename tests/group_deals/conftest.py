@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from laoke.accounts.service import actor_for
 from laoke.db import Database, utcnow
@@ -74,11 +74,8 @@ class GroupDeals(Rewards):
             group = s.get(Group, group_id)
             group.opened_at -= delta
             group.deadline -= delta
-            s.execute(
-                update(GroupMember)
-                .where(GroupMember.group_id == group_id)
-                .values(joined_at=GroupMember.joined_at - delta)
-            )
+            for member in s.scalars(select(GroupMember).where(GroupMember.group_id == group_id)):
+                member.joined_at -= delta
             s.commit()
 
     def trio(self, **offer_fields: Any) -> tuple[int, Group, list[int]]:
