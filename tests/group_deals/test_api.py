@@ -137,7 +137,7 @@ def _open(api, gd, **offer):
 
 def test_open_join_and_read_a_group(cast, api_of, gd) -> None:
     api = api_of(cast.alice)
-    _offer, leader, group = _open(api, gd)
+    _offer, _leader, group = _open(api, gd)
     assert group["status"] == "open" and group["joined"] == 1 and group["qualified"] == 0
     assert group["link"].endswith(f"/g/{group['token']}") and len(group["token"]) == 12
     assert (

@@ -49,7 +49,7 @@ def test_a_new_friend_joins_and_becomes_a_customer_from_the_group_deal(
 ) -> None:
     response = join(client, group.token)
     assert response.status_code == 200 and 'data-test="join-thanks"' in response.text
-    leader, friend = gd.members(group.id)
+    _leader, friend = gd.members(group.id)
     assert friend.source == "link" and friend.consent and not friend.is_leader
     with database.unit_of_work(write=False) as s:
         customer = s.get(Customer, friend.customer_id)

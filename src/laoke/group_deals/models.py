@@ -62,7 +62,7 @@ class GroupStatus(StrEnum):
 
 
 GROUP_STATUS_LABELS = {
-    GroupStatus.OPEN: N_("Open"),
+    GroupStatus.OPEN: N_("Gathering members"),
     GroupStatus.COMPLETED: N_("Completed"),
     GroupStatus.EXPIRED: N_("Expired"),
     GroupStatus.CANCELLED: N_("Cancelled"),

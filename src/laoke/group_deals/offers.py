@@ -29,7 +29,7 @@ def clean_name(raw: str) -> str:
     if not text:
         raise Invalid(N_("Give the offer a name."), field="name")
     if len(text) > 100:
-        raise Invalid(N_("The name is too long (at most 100 characters)."), field="name")
+        raise Invalid(N_("The offer name is too long (at most 100 characters)."), field="name")
     return text
 
 
