@@ -334,7 +334,7 @@ def person(
     return create_customer(session, creator, CustomerCreate.model_validate(fields))
 
 
-def _join(
+def join_customer(
     session: Session,
     group_id: int,
     customer: Customer,
@@ -400,7 +400,7 @@ def join_by_link(
         phone,
         owner_id=leader.owner_id if leader else None,
     )
-    return _join(
+    return join_customer(
         session, group_id, customer, source=JoinSource.LINK, consent=True, added_by_id=None
     )
 
@@ -428,7 +428,7 @@ def add_member(
         customer = person(session, actor, name or "", phone, owner_id=None)
     else:
         raise Invalid(N_("Choose a customer or give a name and phone."), field="phone")
-    return _join(
+    return join_customer(
         session,
         group_id,
         customer,
