@@ -222,3 +222,16 @@ def test_the_customer_page_opens_a_group(browser_of, cast, gd) -> None:
         ).status_code
         == 404
     )
+
+
+def test_hostile_offer_text_is_shown_escaped(browser_of, cast, gd, client) -> None:
+    offer = gd.offer(name="<script>alert(1)</script>", description="<img src=x onerror=alert(2)>")
+    group = gd.open(offer, gd.customer("<b>王</b>", "+8613800138000").id)
+    for page in (
+        browser_of(cast.alice).get("/group-deals"),
+        browser_of(cast.alice).get(f"/group-deals/{group.id}"),
+        client.get(f"/g/{group.token}"),
+    ):
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text
+        assert "&lt;script&gt;" in page.text

@@ -127,10 +127,12 @@ def _join(
     consent: str,
     website: str,
 ) -> HTMLResponse:
+    ip = client_ip(request)
+    throttle_of(request).page(ip)
     group = groups.resolve(session, token)
     if group is None:
         return _not_found(request)
-    throttle_of(request).submit(client_ip(request), group.token)
+    throttle_of(request).submit(ip, group.token)
     if website.strip():
         # A bot filled the hidden field: thank it and record nothing.
         return _page(request, session, group, done=True)
