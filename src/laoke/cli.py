@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from laoke import fraud as _fraud  # noqa: F401 - checks leads made or converted by commands too
+from laoke import group_deals as _group_deals  # noqa: F401 - its jobs run in `laoke worker`
 from laoke.accounts.cli import org_app, token_app, user_app
 from laoke.analytics.clv.transactions_cli import clv_app
 from laoke.cli_support import console, database

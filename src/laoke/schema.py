@@ -7,6 +7,7 @@ from laoke.db import Base
 from laoke.engagement import models as engagement_models
 from laoke.events import models as events_models
 from laoke.fraud import models as fraud_models
+from laoke.group_deals import models as group_deals_models
 from laoke.imports import models as imports_models
 from laoke.insights import models as insights_models
 from laoke.messaging import models as messaging_models
@@ -24,6 +25,7 @@ __all__ = [
     "engagement_models",
     "events_models",
     "fraud_models",
+    "group_deals_models",
     "imports_models",
     "insights_models",
     "messaging_models",

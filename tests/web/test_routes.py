@@ -24,6 +24,8 @@ PUBLIC = {
     "/r/{code}/qr.png",
     "/r/{code}/poster.png",
     "/me/{token}",
+    "/g/{token}",
+    "/g/{token}/qr.svg",
 }
 UNSAFE = {"POST", "PATCH", "PUT", "DELETE"}
 

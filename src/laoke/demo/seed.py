@@ -28,6 +28,7 @@ from laoke.demo.people import people
 from laoke.engagement.contacts_demo import seed_contacts
 from laoke.engagement.recompute import demo_step as seed_figures
 from laoke.engagement.today_demo import seed_cadence_and_cycles
+from laoke.group_deals.demo import demo_step as seed_group_deals
 from laoke.imports.demo import seed_import
 from laoke.insights.demo import seed_value_model
 from laoke.messaging.demo import seed_messaging
@@ -161,6 +162,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_reward_rules,  # before the referrals, so friends' first orders earn rewards
     seed_referrals,  # referred friends who bought become customers with orders
     seed_rewards,  # every reward state, a ladder climbed to agent, commission, payouts
+    seed_group_deals,  # groups gathering, completed (the leader's order paid back), expired
     seed_figures,  # after every step that adds orders or contacts, before what reads them
     seed_value_model,
     seed_cadence_and_cycles,

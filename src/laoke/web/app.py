@@ -38,6 +38,9 @@ def _routers() -> list[APIRouter]:
     from laoke.engagement import rules_pages as engagement_rules_pages
     from laoke.fraud import api as fraud_api
     from laoke.fraud import pages as fraud_pages
+    from laoke.group_deals import api as group_deals_api
+    from laoke.group_deals import pages as group_deals_pages
+    from laoke.group_deals import public as group_deals_public
     from laoke.imports import api as imports_api
     from laoke.imports import pages as imports_pages
     from laoke.insights import api as insights_api
@@ -83,6 +86,9 @@ def _routers() -> list[APIRouter]:
         rewards_rules_api.router,
         fraud_pages.router,
         fraud_api.router,
+        group_deals_public.router,
+        group_deals_pages.router,
+        group_deals_api.router,
     ]
 
 
