@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,10 +20,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from laoke.accounts.service import actor_for
-from laoke.db import Database
+from laoke.db import Database, utcnow
+from laoke.errors import Conflict
+from laoke.events.models import DomainEvent
 from laoke.orders.models import Order, OrderStatus
+from laoke.orders.service import refund_order
 from laoke.referrals.models import ReferralProgram
-from laoke.rewards import ledger
+from laoke.rewards import holds, ledger
+from laoke.rewards.issuing import IssueRequest, issue
 from laoke.rewards.models import (
     LIVE_STATUSES,
     AccountKind,
@@ -30,6 +36,7 @@ from laoke.rewards.models import (
     LedgerEntry,
     Operation,
     Reward,
+    RewardKind,
     RewardStatus,
 )
 from tests.conftest import Cast
@@ -195,3 +202,96 @@ def test_eight_processes_race_on_the_same_rewards(database: Database, cast: Cast
         assert movements(shop.org_id) == movements(replay_shop.org_id)
         assert s.scalar(select(func.count(Reward.id)).where(Reward.org_id == shop.org_id))
     _assert_check_constraint(database, shop)
+
+
+# --- regressions the race found, replayed deterministically -------------------------------
+
+
+def test_two_refunds_of_one_order_at_once_refund_it_once(database: Database, cast: Cast) -> None:
+    """The second refund waits for the first and then finds the order refunded (it used to
+    pass the check too on PostgreSQL, refunding twice and announcing it twice)."""
+    shop = build_shop(database, cast.acme.id, cast.alice.id, customers=1, orders_per_customer=1)
+    order = shop.orders[shop.customers[0]][0]
+    actor = actor_for(cast.alice)
+    outcome: list[str] = []
+
+    def second() -> None:
+        try:
+            with database.unit_of_work() as s:
+                refund_order(s, actor, order)
+                s.commit()
+                outcome.append("refunded")
+        except Conflict as error:
+            outcome.append(error.code)
+
+    with database.unit_of_work() as s:
+        refund_order(s, actor, order)
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)  # the racer now waits for our lock
+        s.commit()
+    racer.join(timeout=30)
+    assert outcome == ["order_not_paid"]
+    with database.unit_of_work(write=False) as s:
+        announced = s.scalar(
+            select(func.count(DomainEvent.id)).where(DomainEvent.name == "order.refunded")
+        )
+    assert announced == 1
+
+
+def _held_due(database: Database, shop: Shop, key: str) -> int:
+    with database.unit_of_work() as s:
+        reward, _ = issue(
+            s,
+            shop.org_id,
+            IssueRequest(
+                customer_id=shop.customers[0],
+                kind=RewardKind.POINTS,
+                amount=Decimal(100),
+                hold_days=1,
+            ),
+            key,
+        )
+        s.commit()
+        return reward.id
+
+
+@pytest.mark.parametrize("meanwhile", ["issued", "released"])
+def test_release_due_takes_what_is_due_when_it_holds_the_lock(
+    database: Database, cast: Cast, monkeypatch: pytest.MonkeyPatch, meanwhile: str
+) -> None:
+    """Another worker commits between release_due's first look and its lock: a reward
+    issued meanwhile is released too, one released meanwhile is not counted again."""
+    if database.is_sqlite:
+        pytest.skip("a SQLite write session holds the write lock from its first statement")
+    shop = build_shop(database, cast.acme.id, cast.alice.id, customers=1, orders_per_customer=1)
+    first = _held_due(database, shop, "first")
+    later = utcnow() + timedelta(days=2)
+    looks: list[int] = []
+    real_due = holds.due_rewards
+
+    def due_with_a_rival(session, org_id, now, limit=500):
+        found = real_due(session, org_id, now, limit)
+        looks.append(len(found))
+        if len(looks) == 1:
+            if meanwhile == "issued":
+                _held_due(database, shop, "second")
+            else:
+                with database.unit_of_work() as rival:
+                    holds.release_due(rival, shop.org_id, later)
+                    rival.commit()
+        return found
+
+    monkeypatch.setattr(holds, "due_rewards", due_with_a_rival)
+    with database.unit_of_work() as s:
+        released = holds.release_due(s, shop.org_id, later)
+        s.commit()
+    monkeypatch.undo()
+    with database.unit_of_work(write=False) as s:
+        statuses = [r.status for r in s.scalars(select(Reward).order_by(Reward.id))]
+        assert ledger.verify(s, shop.org_id).ok
+    assert first
+    if meanwhile == "issued":
+        assert (released, statuses) == (2, [RewardStatus.RELEASED] * 2)
+    else:
+        assert (released, statuses) == (0, [RewardStatus.RELEASED])

@@ -1,16 +1,23 @@
 """One idempotency key sent a thousand times, fifty at once, issues exactly once.
 
-At the service level, from threads that each open their own session, on every backend.
+At the service level, from threads that each open their own session, on every backend;
+and over real HTTP (a uvicorn server, fifty client threads) where the build has
+`POST /api/v1/rewards`.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 
+import httpx
+import pytest
 from sqlalchemy import func, select
 
 from laoke.db import Database
@@ -25,7 +32,7 @@ from laoke.rewards.models import (
     RewardKind,
 )
 from laoke.rewards.redeeming import RedeemRequest, redeem
-from tests.conftest import Cast
+from tests.conftest import Cast, all_routes
 from tests.rewards.shop import Shop, build_shop
 from tests.rewards.workload import is_busy
 
@@ -155,4 +162,80 @@ def test_one_redeem_key_sent_a_thousand_times_fifty_at_once_spends_once(
     assert count(database, select(func.count(Redemption.id))) == 1
     with database.unit_of_work(write=False) as s:
         assert ledger.customer_balances(s, shop.org_id, customer)["points"].available == 200
+        assert ledger.verify(s, shop.org_id).ok
+
+
+# --- over real HTTP ------------------------------------------------------------------------
+
+
+def has_route(app, method: str, path: str) -> bool:
+    return any(method in route.methods and route.path == path for route in all_routes(app))
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """The app behind a real uvicorn server on a free local port."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def test_one_key_posted_a_thousand_times_fifty_at_once_over_http_issues_once(
+    app, api_of, database: Database, cast: Cast
+) -> None:
+    if not has_route(app, "POST", "/api/v1/rewards"):
+        pytest.skip("POST /api/v1/rewards is not part of this build")
+    shop = shop_of(database, cast)
+    authorization = api_of(cast.alice).headers["Authorization"]
+    body = {"customer_id": shop.customers[0], "kind": "points", "amount": "500", "hold_days": 0}
+    local = threading.local()
+
+    with served(app) as base_url:
+
+        def post(_: int) -> tuple[int, object]:
+            if not hasattr(local, "client"):
+                local.client = httpx.Client(base_url=base_url, timeout=60)
+            response = local.client.post(
+                "/api/v1/rewards",
+                json=body,
+                headers={"Authorization": authorization, "Idempotency-Key": "goodwill-1"},
+            )
+            return response.status_code, response.json().get("id")
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(AT_ONCE) as pool:
+            answers = Counter(pool.map(post, range(SENDS)))
+    print(
+        f"\n[{database.engine.dialect.name}] HTTP: {dict(answers)} "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    assert sum(answers.values()) == SENDS
+    statuses = Counter(status for status, _ in answers.elements())
+    assert statuses == {201: 1, 200: SENDS - 1}, statuses
+    assert len({reward_id for _, reward_id in answers}) == 1
+    assert count(database, select(func.count(Reward.id))) == 1
+    assert (
+        count(
+            database,
+            select(func.count(LedgerEntry.id)).where(LedgerEntry.operation == Operation.ISSUE),
+        )
+        == 1
+    )
+    with database.unit_of_work(write=False) as s:
         assert ledger.verify(s, shop.org_id).ok

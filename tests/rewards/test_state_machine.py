@@ -427,10 +427,12 @@ def run(database: Database, examples: int, steps: int) -> None:
 
 
 def test_the_ledger_as_a_state_machine(database: Database) -> None:
+    """Bounded for the suite; LAOKE_STATEFUL_EXAMPLES=500 explores longer."""
+    more = int(os.environ.get("LAOKE_STATEFUL_EXAMPLES", "0"))
     if database.is_sqlite:
-        run(database, examples=40, steps=40)
+        run(database, examples=more or 40, steps=40)
     else:
-        run(database, examples=6, steps=25)
+        run(database, examples=more or 10, steps=30)
 
 
 @pytest.fixture
