@@ -441,3 +441,25 @@ def machine(database: Database) -> LedgerMachine:
     state = type("Machine", (LedgerMachine,), {"database": database})()
     state.tenant()
     return state
+
+
+def test_replay_an_issue_on_an_order_refunded_before(machine: LedgerMachine) -> None:
+    """Found by the race, kept as a sequence: a refunded order earns nothing more."""
+    machine.refund(pick=0, which=0)
+    machine.issue(pick=0, amount=100, hold=0, by_rule=True, lead=0, earning=0)
+    machine.ledger_holds()
+    assert machine.model.rewards == {}
+
+
+def test_replay_refund_after_spending_then_settle_and_lapse(machine: LedgerMachine) -> None:
+    machine.issue(pick=0, amount=300, hold=0, by_rule=False, lead=0, earning=1)
+    machine.redeem(pick=0, points=200, paying=2)
+    machine.refund(pick=0, which=1)  # 100 clawed back, 200 owed
+    machine.ledger_holds()
+    machine.issue(pick=0, amount=300, hold=3, by_rule=True, lead=1, earning=None)
+    machine.release(days=4)  # settles 200, releases 100
+    machine.ledger_holds()
+    machine.expire(days=VALID_DAYS + 1)
+    machine.ledger_holds()
+    account = machine.model.accounts[machine.shop.customers[0]]
+    assert (account.held, account.available, account.owed) == (0, 0, 0)
