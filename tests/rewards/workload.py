@@ -37,7 +37,6 @@ from laoke.rewards.models import (
     CouponStatus,
     LedgerEntry,
     LedgerHead,
-    Redemption,
     RewardKind,
 )
 from laoke.rewards.payouts import reverse_by_hand
@@ -304,7 +303,3 @@ def ledger_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def shop_fields(shop: Shop) -> dict[str, Any]:
     return asdict(shop)
-
-
-def redemption_count(session: Session, org_id: int) -> int:
-    return len(list(session.scalars(select(Redemption.id).where(Redemption.org_id == org_id))))
