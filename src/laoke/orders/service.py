@@ -308,6 +308,9 @@ def _change_status(
 ) -> Order:
     actor.require(Permission.EDIT_CUSTOMERS)
     order = get_order_for(session, actor, order_id)
+    # Re-read under a row lock, so two refunds of one order at once cannot both pass the
+    # check (NO KEY UPDATE: rows referencing the order may still be inserted meanwhile).
+    session.refresh(order, with_for_update={"key_share": True})
     if order.status != OrderStatus.PAID:
         raise OrderNotPaid()
     order.status = status

@@ -159,16 +159,19 @@ def release_due(session: Session, org_id: int, now: datetime | None = None) -> i
     now = now or utcnow()
     released = 0
     while True:
-        ids = due_rewards(session, org_id, now)
-        if not ids:
+        if not due_rewards(session, org_id, now, limit=1):
             return released
         head = ledger.lock(session, org_id)
+        # Asked again under the lock: the answer then includes every reward committed
+        # before it (PostgreSQL reads each statement afresh), so a release takes in all
+        # that is due at the moment it runs, as a one-at-a-time replay would.
+        ids = due_rewards(session, org_id, now)
         for reward_id in ids:
             reward = session.get(Reward, reward_id)
-            if (
-                reward is not None
-                and release(session, head, reward, now=now) == RewardStatus.RELEASED
-            ):
+            # Count only what this call releases.
+            if reward is None or reward.status not in PENDING:
+                continue
+            if release(session, head, reward, now=now) == RewardStatus.RELEASED:
                 released += 1
         if len(ids) < 500:
             return released

@@ -23,6 +23,7 @@ from laoke.customers.models import Customer
 from laoke.db import utcnow
 from laoke.errors import N_, Conflict, Invalid
 from laoke.events.bus import emit
+from laoke.orders.models import Order, OrderStatus
 from laoke.referrals.models import ReferralProgram
 from laoke.rewards import ledger
 from laoke.rewards.models import (
@@ -173,6 +174,21 @@ def _beneficiary(session: Session, org_id: int, customer_id: int) -> Customer:
     return customer
 
 
+def _check_earning_order(session: Session, org_id: int, order_id: int | None) -> None:
+    """A refunded or cancelled order earns nothing more.
+
+    Read under the ledger lock: a refund reverses its order's rewards under that lock too,
+    so either the refund sees this reward and reverses it, or this sees the refund.
+    """
+    if order_id is None:
+        return
+    order = session.get(Order, order_id, populate_existing=True)
+    if order is None or order.org_id != org_id:
+        raise Invalid(N_("No such order."), code="order_not_found", field="order_id")
+    if order.status != OrderStatus.PAID:
+        raise Conflict(N_("The order that earned it was refunded."), code="order_not_paid")
+
+
 def _new_coupon_code(session: Session, org_id: int) -> str:
     while True:
         code = "".join(secrets.choice(COUPON_ALPHABET) for _ in range(10))
@@ -224,6 +240,7 @@ def issue(
         if same is not None:
             raise Conflict(N_("This referral already earned this reward."), code="reward_exists")
     _beneficiary(session, org_id, request.customer_id)
+    _check_earning_order(session, org_id, request.order_id)
     now = now or utcnow()
     settings = settings_of(session, org_id)
     cost = cost_of(request, settings.point_value)
