@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -143,3 +144,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+POSTGRES_BUSY = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock not available
+SQLITE_BUSY = ("database is locked", "database is busy", "database table is locked")
+
+
+def is_contention(exc: DBAPIError) -> bool:
+    """Whether the database refused because of another writer, not because of bad data
+    (a unique violation on an idempotency key counts: a racing request inserted it first)."""
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    diag = getattr(original, "diag", None)
+    text = f"{original} {getattr(diag, 'constraint_name', '') or ''}".lower()
+    if isinstance(exc, IntegrityError):
+        unique = code == "23505" or "unique constraint failed" in text
+        return unique and "idempotency_key" in text
+    if code in POSTGRES_BUSY:
+        return True
+    return isinstance(exc, OperationalError) and any(words in text for words in SQLITE_BUSY)

@@ -14,35 +14,20 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from laoke.db import is_contention
 from laoke.errors import N_, Conflict
 
 T = TypeVar("T")
 
 ATTEMPTS = 3
-POSTGRES_BUSY = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock not available
-SQLITE_BUSY = ("database is locked", "database is busy", "database table is locked")
 
 
 class Busy(Conflict):
     code = "busy_retry"
     default_message = N_("Someone else is changing the same records. Please try again.")
-
-
-def is_contention(exc: DBAPIError) -> bool:
-    """Whether the database refused because of another writer, not because of bad data."""
-    original = exc.orig
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    diag = getattr(original, "diag", None)
-    text = f"{original} {getattr(diag, 'constraint_name', '') or ''}".lower()
-    if isinstance(exc, IntegrityError):
-        unique = code == "23505" or "unique constraint failed" in text
-        return unique and "idempotency_key" in text
-    if code in POSTGRES_BUSY:
-        return True
-    return isinstance(exc, OperationalError) and any(words in text for words in SQLITE_BUSY)
 
 
 def committed(session: Session, work: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:

@@ -9,8 +9,11 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from laoke.db import is_contention
 from laoke.errors import N_, DomainError
 from laoke.web.deps import LoginRequired
 from laoke.web.i18n import translations
@@ -128,9 +131,27 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Contention met outside a route's own retries (e.g. while authenticating): the client
+    is asked to retry; anything else is an unexpected error."""
+    busy = isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and is_contention(exc))
+    if not busy:
+        return await _unexpected(request, exc)
+    gettext = translations(getattr(request.state, "language", "zh_CN")).gettext
+    return problem(
+        request,
+        409,
+        "busy_retry",
+        gettext(N_("Someone else is changing the same records. Please try again.")),
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)
