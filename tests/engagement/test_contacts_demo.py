@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from laoke.customers.models import Customer
@@ -20,6 +21,7 @@ from laoke.engagement.models import (
 )
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_has_a_year_of_contacts_follow_ups_and_relationships(demo_tenant) -> None:
     org = demo_tenant.org
     with demo_tenant.database.unit_of_work(write=False) as s:

@@ -207,6 +207,7 @@ def test_large_tenants_rank_a_first_order_at_night(
         assert (row.recency_score, row.monetary_score, row.value_tier) == (4, 4, "top")  # 4th of 4
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_tenant_ends_with_figures_for_everyone(demo_tenant) -> None:
     org = demo_tenant.org
     with demo_tenant.database.unit_of_work(write=False) as s:

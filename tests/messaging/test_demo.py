@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from laoke.accounts.actor import Actor
@@ -11,6 +12,7 @@ from laoke.messaging import care
 from laoke.messaging.models import Campaign, Channel, MessageTemplate, OutboxMessage, TemplateText
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_has_templates_channels_history_a_campaign_and_birthdays(demo_tenant) -> None:
     org = demo_tenant.org
     with demo_tenant.database.unit_of_work(write=False) as s:

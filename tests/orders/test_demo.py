@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from laoke.db import utcnow
@@ -26,6 +27,7 @@ def _snapshot(database) -> tuple[list, list]:
         return [tuple(p) for p in products], [tuple(o) for o in orders]
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_has_products_and_skewed_orders(demo_tenant) -> None:
     database = demo_tenant.database
     products, orders = _snapshot(database)

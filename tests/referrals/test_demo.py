@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from laoke.referrals.models import (
@@ -12,6 +13,7 @@ from laoke.referrals.models import (
 )
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_has_programs_codes_and_leads_in_every_state(demo_tenant) -> None:
     with demo_tenant.database.unit_of_work(write=False) as s:
         assert s.scalar(select(func.count()).select_from(ReferralProgram)) == 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from laoke.rewards import ledger
 from laoke.rewards.models import Agent, Coupon, LedgerEntry, Reward
 
 
+@pytest.mark.xdist_group("demo")  # one worker seeds the shared demo
 def test_the_demo_has_rewards_in_every_state_and_a_ledger_that_verifies(demo_tenant) -> None:
     org = demo_tenant.org
     with demo_tenant.database.unit_of_work(write=False) as s:
