@@ -222,7 +222,10 @@ def test_one_key_posted_a_thousand_times_fifty_at_once_over_http_issues_once(
                         json=body,
                         headers={"Authorization": authorization, "Idempotency-Key": "goodwill-1"},
                     )
-                except httpx.TimeoutException:
+                except (
+                    httpx.TimeoutException,
+                    httpx.TransportError,
+                ):  # reset under load: send again
                     retried["timeout"] += 1
                     continue
                 if response.status_code < 500:
