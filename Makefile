@@ -32,7 +32,7 @@ serve: install
 test: install-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
