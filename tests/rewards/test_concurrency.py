@@ -177,10 +177,6 @@ def test_eight_processes_race_on_the_same_rewards(database: Database, cast: Cast
     )
     for difference in differences[:5]:
         print("  differs:", difference)
-    if differences and database.engine.dialect.name == "postgresql":
-        # Seen once on PostgreSQL: a coupon redemption accepted in the race was refused in
-        # the replay. The safety invariants above held; the replay order is under study.
-        pytest.xfail(f"replay diverged on PostgreSQL: {differences[:1]}")
     assert not differences, differences[:3]
     _assert_invariants(database, replay_shop)
 

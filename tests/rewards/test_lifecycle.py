@@ -213,6 +213,31 @@ def test_an_unused_coupon_is_clawed_back_and_void(rw: Rewards) -> None:
     assert_verified(rw)
 
 
+def test_a_coupon_voided_after_it_was_looked_at_is_not_used(rw: Rewards) -> None:
+    """The coupon is read before the ledger lock, then voided by a refund elsewhere: the
+    redemption looks again under the lock and refuses it (the race once used it anyway)."""
+    if rw.database.is_sqlite:
+        pytest.skip("a SQLite write session holds the write lock from its first statement")
+    wang = rw.customer()
+    earning, spending = rw.order(wang.id), rw.order(wang.id)
+    issue_at(rw, coupon_request(wang.id), "spare")  # keeps the coupon balance above zero
+    reward = issue_at(rw, coupon_request(wang.id, earning), "coupon")
+    with rw.database.unit_of_work() as s:
+        seen = s.scalar(select(Coupon).where(Coupon.reward_id == reward.id))
+        assert seen.status == CouponStatus.AVAILABLE
+        rw.refund(earning)
+        with pytest.raises(Conflict) as refused:
+            redeem(
+                s,
+                rw.cast.acme.id,
+                RedeemRequest(wang.id, spending, coupon_id=seen.id),
+                "use-voided",
+            )
+    assert refused.value.code == "coupon_unusable"
+    assert coupon_of(rw, reward.id).status == CouponStatus.VOID
+    assert_verified(rw)
+
+
 def test_refunding_an_order_paid_with_points_and_a_coupon_gives_them_back(rw: Rewards) -> None:
     wang = rw.customer()
     spending = rw.order(wang.id, "1000")

@@ -142,7 +142,7 @@ def seed_orders(session: Session, ctx: DemoContext) -> None:
     for customer_id, owner_id, created_at in customers:
         since = max(created_at, now - timedelta(days=HISTORY_DAYS))
         for day, basket in history.purchases(since):
-            ordered_at = _moment(rng, day, timezone)
+            ordered_at = min(_moment(rng, day, timezone), now)  # today's may lie ahead
             lines = [(p, 2 if p.cycle and rng.random() < 0.12 else 1) for p in basket]
             amount = sum((p.price * qty for p, qty in lines), Decimal(0))
             roll = rng.random()

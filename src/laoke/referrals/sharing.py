@@ -17,6 +17,7 @@ from laoke.db import Database
 from laoke.errors import N_, Conflict, NotFound
 from laoke.referrals import codes, programs
 from laoke.referrals.models import InviteCode, ReferralProgram
+from laoke.web.deps import write_turn_always
 
 
 class NotEligible(Conflict):
@@ -74,7 +75,9 @@ def program_of(session: Session, code: InviteCode) -> ReferralProgram | None:
     return running[0] if running else None
 
 
-def write_session(request: Request) -> Iterator[Session]:
+def write_session(
+    request: Request, _turn: Annotated[None, Depends(write_turn_always)]
+) -> Iterator[Session]:
     """A write session for the GET requests that may create a code or touch a portal link:
     SQLite cannot upgrade a read transaction once another writer has committed."""
     database: Database = request.app.state.database

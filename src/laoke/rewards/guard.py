@@ -1,7 +1,8 @@
 """Database triggers that keep ledger entries append-only.
 
 Code never updates or deletes an entry, but the database enforces it too: an UPDATE or
-DELETE of `ledger_entries` fails on SQLite and PostgreSQL alike. Someone who can drop the
+DELETE of `ledger_entries` fails on SQLite and PostgreSQL alike, and so does a TRUNCATE on
+PostgreSQL (SQLite has none). Someone who can drop the
 triggers can still edit rows; the hash chain is what then tells (`laoke ledger verify`).
 """
 
@@ -29,9 +30,12 @@ POSTGRES_INSTALL = [
     BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
     FOR EACH ROW EXECUTE FUNCTION laoke_ledger_append_only()""",
+    """CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION laoke_ledger_append_only()""",
 ]
 POSTGRES_REMOVE = [
     "DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries",
+    "DROP TRIGGER IF EXISTS ledger_entries_no_truncate ON ledger_entries",
     "DROP FUNCTION IF EXISTS laoke_ledger_append_only()",
 ]
 

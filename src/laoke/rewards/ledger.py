@@ -37,9 +37,16 @@ GENESIS = "0" * 64
 def lock(session: Session, org_id: int) -> LedgerHead:
     """Take the tenant's ledger lock for the rest of the transaction."""
     query = select(LedgerHead).where(LedgerHead.org_id == org_id)
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         query = query.with_for_update()
+        session.flush()
     head = session.scalar(query.execution_options(populate_existing=True))
+    if postgres:
+        # Rows read before the lock may have changed while it was awaited (a coupon voided,
+        # an order refunded): read them again rather than decide on what was seen then.
+        # SQLite needs none of this: a write transaction holds its lock from the start.
+        session.expire_all()
     if head is None:
         session.add(LedgerHead(org_id=org_id, seq=0, hash=GENESIS))
         session.flush()

@@ -16,6 +16,7 @@ from laoke.messaging.worker import lifespan as worker_lifespan
 from laoke.web.deps import OptionalActor, SessionDep
 from laoke.web.errors import install_error_handlers
 from laoke.web.security import request_context_middleware
+from laoke.web.write_turns import TURNS_AT_ONCE, WriteTurns
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -108,6 +109,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.write_turns = (
+        WriteTurns(TURNS_AT_ONCE, settings.sqlite_busy_timeout_ms / 1000)
+        if database.is_sqlite
+        else None
+    )
     app.middleware("http")(request_context_middleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -43,7 +43,27 @@ def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def write_turn(request: Request) -> AsyncIterator[None]:
+    """A state-changing request waits for its turn to write (SQLite only)."""
+    turns = request.app.state.write_turns
+    if turns is None or request.method in SAFE_METHODS:
+        yield
+        return
+    async with turns.turn():
+        yield
+
+
+async def write_turn_always(request: Request) -> AsyncIterator[None]:
+    """For the few reading requests that may write (a share code made on first view)."""
+    turns = request.app.state.write_turns
+    if turns is None:
+        yield
+        return
+    async with turns.turn():
+        yield
+
+
+def get_session(request: Request, _turn: Annotated[None, Depends(write_turn)]) -> Iterator[Session]:
     """Reads begin deferred; POST/PATCH/PUT/DELETE begin immediate (SQLite write lock)."""
     database: Database = request.app.state.database
     session = database.session(write=request.method not in SAFE_METHODS)
