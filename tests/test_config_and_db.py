@@ -7,9 +7,10 @@ import time
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from laoke.config import InsecureSettings, Mode, Settings, load_settings
-from laoke.db import Database, make_engine
+from laoke.db import Database, is_contention, make_engine
 
 
 def test_production_refuses_a_missing_or_placeholder_secret() -> None:
@@ -70,3 +71,76 @@ def test_sqlite_writers_take_the_lock_up_front_and_queue(tmp_path) -> None:
     with database.unit_of_work(write=False) as session:
         # Read-then-write under BEGIN IMMEDIATE loses no update.
         assert session.execute(text("SELECT n FROM counter")).scalar() == 80
+
+
+def test_many_sqlite_writer_threads_all_get_through(tmp_path) -> None:
+    """Forty threads against a short busy timeout: writers of one process queue on a lock
+    of their own, so none starves in SQLite's polling busy handler."""
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=3000))
+    with database.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (n INTEGER)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
+    failures: list[Exception] = []
+
+    def bump() -> None:
+        for _ in range(8):
+            try:
+                with database.unit_of_work() as session:
+                    session.execute(text("UPDATE counter SET n = n + 1"))
+                    time.sleep(0.02)
+                    session.commit()
+            except Exception as error:  # collected and asserted below
+                failures.append(error)
+
+    threads = [threading.Thread(target=bump) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with database.unit_of_work(write=False) as session:
+        assert session.execute(text("SELECT n FROM counter")).scalar() == 320
+
+
+def test_a_writer_waiting_past_the_busy_timeout_is_told_the_database_is_locked(tmp_path) -> None:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200))
+    with database.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with database.unit_of_work() as session:
+                session.execute(text("INSERT INTO t VALUES (2)"))
+                session.commit()
+                outcome.append("written")
+        except OperationalError as error:
+            outcome.append(is_contention(error))
+
+    with database.unit_of_work() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=10)
+        session.commit()
+    assert outcome == [True]
+    # The lock was handed back: the next writer goes straight through, as do reads.
+    with database.unit_of_work() as session:
+        session.execute(text("INSERT INTO t VALUES (3)"))
+        session.commit()
+    with database.unit_of_work(write=False) as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 2
+
+
+def test_a_write_session_left_open_gives_the_lock_back_when_closed(tmp_path) -> None:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200))
+    with database.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    session = database.session(write=True)
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    session.close()  # no commit: rolled back, and the writer lock released
+    with database.unit_of_work() as other:
+        other.execute(text("INSERT INTO t VALUES (2)"))
+        other.commit()
+    with database.unit_of_work(write=False) as s:
+        assert s.execute(text("SELECT n FROM t")).scalars().all() == [2]

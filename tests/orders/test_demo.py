@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from laoke.customers.models import Customer
 from laoke.db import utcnow
 from laoke.demo.seed import seed_demo
 from laoke.events.models import DomainEvent
@@ -19,10 +20,12 @@ def _snapshot(database) -> tuple[list, list]:
         products = s.execute(
             select(Product.name, Product.usage_cycle_days, Product.price).order_by(Product.id)
         ).all()
+        # Customers counted from the tenant's first: ids are not reused after a delete.
+        first = s.scalar(select(func.min(Customer.id))) or 0
         orders = s.execute(
-            select(Order.order_number, Order.customer_id, Order.amount, Order.status).order_by(
-                Order.id
-            )
+            select(
+                Order.order_number, Order.customer_id - first, Order.amount, Order.status
+            ).order_by(Order.id)
         ).all()
         return [tuple(p) for p in products], [tuple(o) for o in orders]
 

@@ -1,0 +1,57 @@
+"""Writing requests on SQLite take turns in the event loop, before they hold a thread."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from laoke.web.write_turns import Busy, WriteTurns
+
+
+def test_turns_admit_so_many_at_once_and_the_rest_wait() -> None:
+    async def scenario() -> list[str]:
+        turns = WriteTurns(at_once=2, timeout_s=5)
+        log: list[str] = []
+
+        async def request(name: str, hold: float) -> None:
+            async with turns.turn():
+                log.append(f"+{name}")
+                await asyncio.sleep(hold)
+                log.append(f"-{name}")
+
+        await asyncio.gather(request("a", 0.05), request("b", 0.05), request("c", 0.0))
+        return log
+
+    log = asyncio.run(scenario())
+    assert log.index("+c") > min(log.index("-a"), log.index("-b"))
+    assert log.count("+a") == log.count("+b") == log.count("+c") == 1
+
+
+def test_a_turn_not_given_in_time_is_busy() -> None:
+    async def scenario() -> None:
+        turns = WriteTurns(at_once=1, timeout_s=0.05)
+        async with turns.turn():
+            with pytest.raises(Busy) as busy:
+                async with turns.turn():
+                    pass
+            assert busy.value.code == "busy_retry" and busy.value.status == 409
+        async with turns.turn():  # given back
+            pass
+
+    asyncio.run(scenario())
+
+
+def test_each_event_loop_has_turns_of_its_own() -> None:
+    turns = WriteTurns(at_once=1, timeout_s=0.05)
+
+    async def one_turn() -> None:
+        async with turns.turn():
+            await asyncio.sleep(0)
+
+    asyncio.run(one_turn())
+    asyncio.run(one_turn())  # a semaphore bound to the first loop would refuse this one
+
+
+def test_only_sqlite_apps_take_turns(app, database) -> None:
+    assert (app.state.write_turns is not None) == database.is_sqlite
