@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from laoke.web.write_turns import Busy, WriteTurns
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    """asyncio.run in a thread of its own: this one may already run a loop (the browser
+    tests' Playwright leaves one behind)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, scenario()).result()
 
 
 def test_turns_admit_so_many_at_once_and_the_rest_wait() -> None:
@@ -23,7 +33,7 @@ def test_turns_admit_so_many_at_once_and_the_rest_wait() -> None:
         await asyncio.gather(request("a", 0.05), request("b", 0.05), request("c", 0.0))
         return log
 
-    log = asyncio.run(scenario())
+    log = run(scenario)
     assert log.index("+c") > min(log.index("-a"), log.index("-b"))
     assert log.count("+a") == log.count("+b") == log.count("+c") == 1
 
@@ -39,7 +49,7 @@ def test_a_turn_not_given_in_time_is_busy() -> None:
         async with turns.turn():  # given back
             pass
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_each_event_loop_has_turns_of_its_own() -> None:
@@ -49,8 +59,8 @@ def test_each_event_loop_has_turns_of_its_own() -> None:
         async with turns.turn():
             await asyncio.sleep(0)
 
-    asyncio.run(one_turn())
-    asyncio.run(one_turn())  # a semaphore bound to the first loop would refuse this one
+    run(one_turn)
+    run(one_turn)  # a semaphore bound to the first loop would refuse this one
 
 
 def test_only_sqlite_apps_take_turns(app, database) -> None:
