@@ -1,4 +1,4 @@
-"""Writing requests on SQLite take turns in the event loop, before they hold a thread."""
+"""Writing requests take turns in the event loop, before they hold a thread."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from laoke.web.write_turns import Busy, WriteTurns
+from laoke.web.write_turns import POSTGRES_TURNS, SQLITE_TURNS, Busy, WriteTurns
 
 
 def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
@@ -63,5 +63,9 @@ def test_each_event_loop_has_turns_of_its_own() -> None:
     run(one_turn)  # a semaphore bound to the first loop would refuse this one
 
 
-def test_only_sqlite_apps_take_turns(app, database) -> None:
-    assert (app.state.write_turns is not None) == database.is_sqlite
+def test_sqlite_takes_a_few_turns_postgresql_more_both_fewer_than_the_threads(
+    app, database
+) -> None:
+    turns = app.state.write_turns
+    assert turns.at_once == (SQLITE_TURNS if database.is_sqlite else POSTGRES_TURNS)
+    assert turns.at_once < 40  # anyio's worker threads

@@ -16,7 +16,7 @@ from laoke.messaging.worker import lifespan as worker_lifespan
 from laoke.web.deps import OptionalActor, SessionDep
 from laoke.web.errors import install_error_handlers
 from laoke.web.security import request_context_middleware
-from laoke.web.write_turns import TURNS_AT_ONCE, WriteTurns
+from laoke.web.write_turns import WriteTurns
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -109,10 +109,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.write_turns = (
-        WriteTurns(TURNS_AT_ONCE, settings.sqlite_busy_timeout_ms / 1000)
-        if database.is_sqlite
-        else None
+    app.state.write_turns = WriteTurns.for_database(
+        database.is_sqlite, settings.sqlite_busy_timeout_ms / 1000
     )
     app.middleware("http")(request_context_middleware)
     install_error_handlers(app)

@@ -44,22 +44,17 @@ def get_database(request: Request) -> Database:
 
 
 async def write_turn(request: Request) -> AsyncIterator[None]:
-    """A state-changing request waits for its turn to write (SQLite only)."""
-    turns = request.app.state.write_turns
-    if turns is None or request.method in SAFE_METHODS:
+    """A state-changing request waits for its turn to write (see laoke.web.write_turns)."""
+    if request.method in SAFE_METHODS:
         yield
         return
-    async with turns.turn():
+    async with request.app.state.write_turns.turn():
         yield
 
 
 async def write_turn_always(request: Request) -> AsyncIterator[None]:
     """For the few reading requests that may write (a share code made on first view)."""
-    turns = request.app.state.write_turns
-    if turns is None:
-        yield
-        return
-    async with turns.turn():
+    async with request.app.state.write_turns.turn():
         yield
 
 

@@ -1,10 +1,13 @@
-"""Turns for requests that write to SQLite.
+"""Turns for requests that write.
 
-SQLite lets one transaction write at a time. A request's dependencies and its route run
-in different worker threads, so a request holding the write lock may need a free thread
-to finish; if every thread were taken by requests waiting for that lock, it would wait
-for them as they wait for it. Writing requests therefore wait for a turn here, in the
-event loop, before they take a thread or a pooled connection. PostgreSQL needs no turns.
+A request's dependencies, its route and the closing of its session run in different
+worker threads, so a request holding a lock (SQLite's write lock, or a PostgreSQL row
+lock such as the tenant's ledger head) may need a free thread, or its connection back,
+to finish. Were every thread and pooled connection taken by requests waiting for that
+lock, it would wait for them as they wait for it. Writing requests therefore wait for a
+turn here, in the event loop, before they take a thread or a connection: a few at a time
+on SQLite, which writes one transaction at a time anyway, more on PostgreSQL, always
+fewer than the worker threads.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from contextlib import asynccontextmanager
 
 from laoke.errors import N_, Conflict
 
-TURNS_AT_ONCE = 4
+SQLITE_TURNS = 4
+POSTGRES_TURNS = 16  # of 40 worker threads and 30 pooled connections
+POSTGRES_TURN_WAIT_S = 30.0  # as long as a request would wait for a pooled connection
 
 
 class Busy(Conflict):
@@ -38,6 +43,12 @@ class WriteTurns:
         if found is None:
             found = self._by_loop[loop] = asyncio.Semaphore(self.at_once)
         return found
+
+    @classmethod
+    def for_database(cls, is_sqlite: bool, sqlite_busy_timeout_s: float) -> WriteTurns:
+        if is_sqlite:
+            return cls(SQLITE_TURNS, sqlite_busy_timeout_s)
+        return cls(POSTGRES_TURNS, POSTGRES_TURN_WAIT_S)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
