@@ -37,7 +37,8 @@ def _url_for_subprocess(database: Database) -> str:
 def test_four_worker_processes_never_send_a_message_twice(database: Database, acme) -> None:
     if database.engine.dialect.name == "postgresql":
         assert POSTGRES_URL
-    slow_answer = lambda body, headers: (time.sleep(0.002), 200)[1]  # noqa: E731
+    # Slow enough that no worker drains the queue before the others have started.
+    slow_answer = lambda body, headers: (time.sleep(0.01), 200)[1]  # noqa: E731
     with Sink(secret=HOOK_SECRET, status=slow_answer, keep=False) as sink:
         channel = acme.webhook_channel(sink.url + "/count")
         with database.unit_of_work() as s:

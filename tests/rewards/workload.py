@@ -202,12 +202,14 @@ class Runner:
                 attempt.created = created
                 attempt.result = f"{reward.status}:{reward.status_reason or ''}"
             case "redeem":
-                if "coupon_key" in args:  # a replay: the coupon is named by its reward's key
+                if "coupon_key" in args:  # sent before: the same request again
                     request = self._replayed_redeem(session, args)
                 else:
+                    # Record what was chosen, a coupon or none: the replay must send this
+                    # request, not choose afresh (a coupon released after this choice was
+                    # made, but before its lock was granted, would be chosen then).
                     request, coupon_key = redeem_request(session, shop, args["m"])
-                    if coupon_key is not None:
-                        args["coupon_key"] = coupon_key
+                    args["coupon_key"] = coupon_key or ""
                     args["points"] = int(request.points)
                 redemption, created = redeem(session, shop.org_id, request, f"redeem-{args['m']}")
                 attempt.created = created
