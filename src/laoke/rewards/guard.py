@@ -2,8 +2,8 @@
 
 Code never updates or deletes an entry, but the database enforces it too: an UPDATE or
 DELETE of `ledger_entries` fails on SQLite and PostgreSQL alike, and so does a TRUNCATE on
-PostgreSQL (SQLite has none). Someone who can drop the
-triggers can still edit rows; the hash chain is what then tells (`laoke ledger verify`).
+PostgreSQL (SQLite has none). Someone who can drop the triggers can still edit rows; the
+hash chain is what then tells (`laoke ledger verify`).
 """
 
 from __future__ import annotations
