@@ -8,12 +8,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from laoke.web.write_turns import Busy
+
 
 @pytest.mark.parametrize(
     "error",
     [
         OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked")),
         PoolTimeout("QueuePool limit of size 10 overflow 20 reached"),
+        Busy(),  # no turn to write came in time
     ],
 )
 def test_contention_outside_a_route_is_a_409_to_retry(app, error) -> None:

@@ -83,7 +83,11 @@ async def _domain_error(request: Request, exc: DomainError) -> Response:
     text = gettext(exc.message)
     detail = text % exc.params if exc.params else text
     errors = [{"field": exc.field, "message": detail}] if exc.field else None
-    headers = {"Retry-After": "900"} if exc.status == 429 else None
+    headers = None
+    if exc.status == 429:
+        headers = {"Retry-After": "900"}
+    elif exc.code == "busy_retry":
+        headers = {"Retry-After": "1"}
     return problem(request, exc.status, exc.code, detail, errors=errors, headers=headers)
 
 
