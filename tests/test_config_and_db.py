@@ -73,13 +73,33 @@ def test_sqlite_writers_take_the_lock_up_front_and_queue(tmp_path) -> None:
         assert session.execute(text("SELECT n FROM counter")).scalar() == 80
 
 
+def _sqlite(tmp_path, busy_timeout_ms: int, *setup: str) -> Database:
+    database = Database(
+        make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=busy_timeout_ms)
+    )
+    with database.engine.begin() as conn:
+        for statement in setup:
+            conn.execute(text(statement))
+    return database
+
+
+def _write(database: Database, statement: str) -> None:
+    with database.unit_of_work() as session:
+        session.execute(text(statement))
+        session.commit()
+
+
+def _read(database: Database, query: str) -> list:
+    with database.unit_of_work(write=False) as session:
+        return session.execute(text(query)).scalars().all()
+
+
 def test_many_sqlite_writer_threads_all_get_through(tmp_path) -> None:
     """Forty threads against a short busy timeout: writers of one process queue on a lock
     of their own, so none starves in SQLite's polling busy handler."""
-    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=3000))
-    with database.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE counter (n INTEGER)"))
-        conn.execute(text("INSERT INTO counter VALUES (0)"))
+    database = _sqlite(
+        tmp_path, 3000, "CREATE TABLE counter (n INTEGER)", "INSERT INTO counter VALUES (0)"
+    )
     failures: list[Exception] = []
 
     def bump() -> None:
@@ -98,22 +118,17 @@ def test_many_sqlite_writer_threads_all_get_through(tmp_path) -> None:
     for thread in threads:
         thread.join()
     assert failures == []
-    with database.unit_of_work(write=False) as session:
-        assert session.execute(text("SELECT n FROM counter")).scalar() == 320
+    assert _read(database, "SELECT n FROM counter") == [320]
 
 
 def test_a_writer_waiting_past_the_busy_timeout_is_told_the_database_is_locked(tmp_path) -> None:
-    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200))
-    with database.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    database = _sqlite(tmp_path, 200, "CREATE TABLE t (n INTEGER)")
     outcome: list[object] = []
 
     def second() -> None:
         try:
-            with database.unit_of_work() as session:
-                session.execute(text("INSERT INTO t VALUES (2)"))
-                session.commit()
-                outcome.append("written")
+            _write(database, "INSERT INTO t VALUES (2)")
+            outcome.append("written")
         except OperationalError as error:
             outcome.append(is_contention(error))
 
@@ -125,22 +140,14 @@ def test_a_writer_waiting_past_the_busy_timeout_is_told_the_database_is_locked(t
         session.commit()
     assert outcome == [True]
     # The lock was handed back: the next writer goes straight through, as do reads.
-    with database.unit_of_work() as session:
-        session.execute(text("INSERT INTO t VALUES (3)"))
-        session.commit()
-    with database.unit_of_work(write=False) as session:
-        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    _write(database, "INSERT INTO t VALUES (3)")
+    assert _read(database, "SELECT n FROM t ORDER BY n") == [1, 3]
 
 
 def test_a_write_session_left_open_gives_the_lock_back_when_closed(tmp_path) -> None:
-    database = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=200))
-    with database.engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    database = _sqlite(tmp_path, 200, "CREATE TABLE t (n INTEGER)")
     session = database.session(write=True)
     session.execute(text("INSERT INTO t VALUES (1)"))
     session.close()  # no commit: rolled back, and the writer lock released
-    with database.unit_of_work() as other:
-        other.execute(text("INSERT INTO t VALUES (2)"))
-        other.commit()
-    with database.unit_of_work(write=False) as s:
-        assert s.execute(text("SELECT n FROM t")).scalars().all() == [2]
+    _write(database, "INSERT INTO t VALUES (2)")
+    assert _read(database, "SELECT n FROM t") == [2]
